@@ -1,0 +1,72 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// ozgtrack: tracks the rollout of Germany's online-access law (OZG) region by region and service by service.
+///
+/// Dependency direction (no arrow points back):
+///
+///     ozgtrack (CLI) ──▶ Exporters ──▶ OZGCore ──▶ GRDB (SQLite)
+///            │               └──────▶ CLibXML (libxml2)
+///            └─────────────▶ OZGCore
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "ozgtrack",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "OZGCore", targets: ["OZGCore"]),
+        .library(name: "Exporters", targets: ["Exporters"]),
+        .executable(name: "ozgtrack", targets: ["ozgtrack"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // Domain model, catalogue, regions, the tracking store, report building.
+        .target(
+            name: "OZGCore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["embed.list"],
+            swiftSettings: strict,
+            plugins: [.plugin(name: "EmbedData")]
+        ),
+        // Report writers behind one protocol; the XML unit (schema, writer, reader, validator) lives here.
+        .target(
+            name: "Exporters",
+            dependencies: ["OZGCore", "CLibXML"],
+            exclude: ["embed.list", "XML/ozgtrack-report-1.xsd"],
+            swiftSettings: strict,
+            plugins: [.plugin(name: "EmbedData")]
+        ),
+        // The bridge to libxml2 and nothing else.
+        .systemLibrary(
+            name: "CLibXML",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        // The command-line shell: parse arguments, call the libraries, print.
+        .executableTarget(
+            name: "ozgtrack",
+            dependencies: [
+                "OZGCore", "Exporters",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        // Build-time embedding of data files (the catalogue, the XML schema) as raw string literals.
+        .plugin(name: "EmbedData", capability: .buildTool(), dependencies: ["EmbedDataTool"], path: "Plugins/EmbedData"),
+        .executableTarget(name: "EmbedDataTool", path: "Plugins/EmbedDataTool", swiftSettings: strict),
+
+        .testTarget(name: "OZGCoreTests", dependencies: ["OZGCore"], path: "Tests/OZGCoreTests", swiftSettings: strict),
+        .testTarget(
+            name: "ExportersTests", dependencies: ["Exporters", "OZGCore", "CLibXML"],
+            path: "Tests/ExportersTests", swiftSettings: strict),
+        .testTarget(
+            name: "CLITests", dependencies: ["OZGCore", "ozgtrack"], path: "Tests/CLITests", swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import OZGCore
+
+/// `--catalogue DIR`: which reference data to use.
+struct CatalogueOptions: ParsableArguments {
+    @Option(
+        name: .customLong("catalogue"),
+        help: ArgumentHelp(
+            "A catalogue folder laid out like the built-in one, for a newer edition.",
+            discussion: "Default: the environment variable OZGTRACK_CATALOGUE, else the built-in catalogue.",
+            valueName: "dir"))
+    var folder: String?
+
+    /// Loads the catalogue the options name.
+    func load() throws -> Catalogue {
+        try Catalogue.load(from: CatalogueSource.resolve(option: folder))
+    }
+}
+
+/// `--format table|json|csv` for listings.
+struct FormatOptions: ParsableArguments {
+    @Option(help: "Output format: table for people; json and csv are stable contracts for scripts.")
+    var format: ListingFormat = .table
+}
+
+extension InputError {
+    /// An error about a command-line option or argument.
+    static func argument(_ name: String, _ error: InputError) -> InputError {
+        var copy = error
+        copy.field = name
+        return copy
+    }
+}
+
+/// Parses a command-line value with a library parser, naming the option in the error.
+func parseArgument<T>(_ name: String, _ value: String, _ parse: (String) throws -> T) throws -> T {
+    do {
+        return try parse(value)
+    } catch let error as InputError {
+        throw InputError.argument(name, error)
+    }
+}
+
+/// A number with German thousands separators (10.751).
+func grouped(_ value: Int) -> String {
+    let digits = String(value.magnitude)
+    var out = ""
+    for (index, character) in digits.enumerated() {
+        if index > 0 && (digits.count - index) % 3 == 0 { out.append(".") }
+        out.append(character)
+    }
+    return (value < 0 ? "-" : "") + out
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import OZGCore
+
+/// Writes to standard output through a buffer: data goes to stdout, messages to stderr.
+final class StandardOutput: OutputSink, @unchecked Sendable {
+    static let shared = StandardOutput()
+    private var buffer: [UInt8] = []
+
+    private init() { buffer.reserveCapacity(1 << 16) }
+
+    func write(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    /// Writes out what is buffered.
+    /// - Throws: ``OutputError`` when standard output cannot take it (a full disk, for one).
+    func flush() throws {
+        guard !buffer.isEmpty else { return }
+        defer { buffer.removeAll(keepingCapacity: true) }
+        try buffer.withUnsafeBytes { bytes in
+            guard let base = bytes.baseAddress else { return }
+            var offset = 0
+            while offset < bytes.count {
+                let written = Foundation.write(1, base + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw OutputError.cannotWrite(target: "standard output", reason: String(cString: strerror(errno)))
+                }
+                offset += written
+            }
+        }
+    }
+}
+
+/// Prints a message to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+}
+
+/// Whether standard error is a terminal (progress is shown only then).
+var standardErrorIsTerminal: Bool { isatty(2) == 1 }
+
+/// The output formats of listings: a table for people; JSON and CSV are stable contracts for scripts.
+enum ListingFormat: String, CaseIterable, ExpressibleByArgument {
+    case table, json, csv
+}
+
+/// Renders listings in the chosen format.
+enum Listing {
+    /// Prints `items` as a table, JSON array or CSV with a header.
+    static func print<Item: Encodable>(
+        _ items: [Item], format: ListingFormat, headers: [String], right: Set<Int> = [], cells: (Item) -> [String]
+    ) throws {
+        let out = StandardOutput.shared
+        switch format {
+        case .json:
+            try out.write(try JSON.encode(items) + "\n")
+        case .csv:
+            try out.write(CSVFormat.line(headers))
+            for item in items { try out.write(CSVFormat.line(cells(item))) }
+        case .table:
+            var table = TextTable(headers, right: right)
+            for item in items { table.add(cells(item)) }
+            try out.write(table.render())
+        }
+        try out.flush()
+    }
+
+    /// Prints one object as JSON.
+    static func printJSON(_ value: some Encodable) throws {
+        try StandardOutput.shared.write(try JSON.encode(value) + "\n")
+        try StandardOutput.shared.flush()
+    }
+}
