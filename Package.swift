@@ -29,7 +29,10 @@ let package = Package(
         // Domain model, catalogue, regions, the tracking store, report building.
         .target(
             name: "OZGCore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             exclude: ["embed.list"],
             swiftSettings: strict,
             plugins: [.plugin(name: "EmbedData")]

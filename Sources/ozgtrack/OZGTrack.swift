@@ -19,7 +19,11 @@ struct OZGTrack: ParsableCommand {
             Region data: \(Generator.destatisAttribution)
             """,
         version: "\(Generator.name) \(Generator.version)\nRegion data: \(Generator.destatisAttribution)",
-        subcommands: [About.self, CatalogueCommand.self, RegionsCommand.self]
+        subcommands: [
+            InitCommand.self, SetCommand.self, ImportCommand.self, StatusCommand.self, HistoryCommand.self,
+            DiffCommand.self, CheckCommand.self, DumpCommand.self, CatalogueCommand.self, RegionsCommand.self,
+            About.self,
+        ]
     )
 
     static func main() {

@@ -74,7 +74,10 @@ extension String {
     public var quotedForMessage: String { quotedForMessage(limit: 60) }
 
     /// See ``quotedForMessage``; `limit` is the number of characters kept.
-    public func quotedForMessage(limit: Int) -> String {
+    public func quotedForMessage(limit: Int) -> String { "'\(displayed(limit: limit))'" }
+
+    /// The value escaped and cut like ``quotedForMessage``, without the quotes (for tables).
+    public func displayed(limit: Int = 60) -> String {
         var out = ""
         var count = 0
         for scalar in unicodeScalars {
@@ -93,7 +96,7 @@ extension String {
             }
             count += 1
         }
-        return "'\(out)'"
+        return out
     }
 }
 

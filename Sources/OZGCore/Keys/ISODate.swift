@@ -8,11 +8,19 @@ public struct ISODate: Hashable, Comparable, Sendable, CustomStringConvertible, 
 
     /// Parses `YYYY-MM-DD`; `nil` when the text is not a real date.
     public init?(_ text: some StringProtocol) {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == 0x2D, bytes[7] == 0x2D else { return nil }
+        guard let date = Array(text.utf8).withUnsafeBufferPointer({ ISODate(utf8: $0) }) else { return nil }
+        self = date
+    }
+
+    /// Parses `YYYY-MM-DD` from UTF-8 bytes; `nil` when they are not a real date.
+    public init?<Bytes: Collection<UInt8>>(utf8 bytes: Bytes) where Bytes.Index == Int {
+        guard bytes.count == 10 else { return nil }
+        let base = bytes.startIndex
+        guard bytes[base + 4] == 0x2D, bytes[base + 7] == 0x2D else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
-            for byte in bytes[range] {
+            for offset in range {
+                let byte = bytes[base + offset]
                 guard byte >= 0x30, byte <= 0x39 else { return nil }
                 value = value * 10 + Int(byte - 0x30)
             }

@@ -1,0 +1,212 @@
+public import Foundation
+
+/// Counts of one unit's services, the way every summary of ozgtrack counts them.
+///
+/// - *relevant* services are those passing the filter, minus those recorded as `not_applicable`;
+/// - *online* counts the unit's own records with status `online`;
+/// - *online including higher level* also counts services a unit above (Verband, Kreis, Bezirk, Land)
+///   records as online — the dashboard's "offered for this place";
+/// - *Reifegrad ≥ 3* counts own records with maturity level 3 or more in model 1 (model 2.0 levels are not
+///   comparable and are counted separately).
+public struct ServiceCounts: Sendable, Hashable, Encodable {
+    /// Services passing the filter.
+    public var services = 0
+    /// Services with a record in this unit.
+    public var tracked = 0
+    /// Records per status (English values).
+    public var byStatus: [String: Int] = Dictionary(uniqueKeysWithValues: Status.allCases.map { ($0.rawValue, 0) })
+    public var notApplicable = 0
+    public var online = 0
+    public var onlineIncludingHigherLevel = 0
+    public var maturityAtLeast3 = 0
+    public var maturityModel2 = 0
+
+    public init() {}
+
+    /// Services that count: all that pass the filter, minus those the unit is not responsible for.
+    public var relevant: Int { services - notApplicable }
+    /// `online / relevant` in percent (0 when nothing is relevant).
+    public var shareOnline: Double { Self.percent(online, relevant) }
+    /// `onlineIncludingHigherLevel / relevant` in percent.
+    public var shareOnlineIncludingHigherLevel: Double { Self.percent(onlineIncludingHigherLevel, relevant) }
+    /// `maturityAtLeast3 / relevant` in percent.
+    public var shareMaturityAtLeast3: Double { Self.percent(maturityAtLeast3, relevant) }
+
+    static func percent(_ part: Int, _ whole: Int) -> Double {
+        whole == 0 ? 0 : (Double(part) * 1000 / Double(whole)).rounded() / 10
+    }
+
+    /// Adds one service of the unit.
+    public mutating func add(_ values: RecordValues?, viaHigherLevel: Bool) {
+        add(
+            status: values?.status, atLeast3: values.map { $0.maturityModel != .v2 && ($0.maturity ?? 0) >= 3 } ?? false,
+            model2: values?.maturityModel == .v2, viaHigherLevel: viaHigherLevel)
+    }
+
+    /// Adds one service of the unit from its status and maturity flags (`nil` status: untracked).
+    public mutating func add(status: Status?, atLeast3: Bool, model2: Bool, viaHigherLevel: Bool) {
+        services += 1
+        guard let status else {
+            if viaHigherLevel { onlineIncludingHigherLevel += 1 }
+            return
+        }
+        tracked += 1
+        byStatus[status.rawValue, default: 0] += 1
+        switch status {
+        case .notApplicable:
+            notApplicable += 1
+            return
+        case .online:
+            online += 1
+            onlineIncludingHigherLevel += 1
+        default:
+            if viaHigherLevel { onlineIncludingHigherLevel += 1 }
+        }
+        if model2 {
+            maturityModel2 += 1
+        } else if atLeast3 {
+            maturityAtLeast3 += 1
+        }
+    }
+
+    /// Adds another unit's counts.
+    public mutating func add(_ other: ServiceCounts) {
+        services += other.services
+        tracked += other.tracked
+        for (status, count) in other.byStatus { byStatus[status, default: 0] += count }
+        notApplicable += other.notApplicable
+        online += other.online
+        onlineIncludingHigherLevel += other.onlineIncludingHigherLevel
+        maturityAtLeast3 += other.maturityAtLeast3
+        maturityModel2 += other.maturityModel2
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case services, tracked, byStatus, notApplicable, relevant, online, onlineIncludingHigherLevel, shareOnline
+        case shareOnlineIncludingHigherLevel, maturityAtLeast3, shareMaturityAtLeast3, maturityModel2
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(services, forKey: .services)
+        try container.encode(tracked, forKey: .tracked)
+        try container.encode(byStatus, forKey: .byStatus)
+        try container.encode(notApplicable, forKey: .notApplicable)
+        try container.encode(relevant, forKey: .relevant)
+        try container.encode(online, forKey: .online)
+        try container.encode(onlineIncludingHigherLevel, forKey: .onlineIncludingHigherLevel)
+        try container.encode(shareOnline, forKey: .shareOnline)
+        try container.encode(shareOnlineIncludingHigherLevel, forKey: .shareOnlineIncludingHigherLevel)
+        try container.encode(maturityAtLeast3, forKey: .maturityAtLeast3)
+        try container.encode(shareMaturityAtLeast3, forKey: .shareMaturityAtLeast3)
+        try container.encode(maturityModel2, forKey: .maturityModel2)
+    }
+}
+
+/// Every catalogue service with its status in one unit, untracked ones included.
+public struct StatusView: Sendable {
+    /// One service in the unit.
+    public struct Row: Sendable, Hashable {
+        public var service: OZGService
+        /// The unit's own record, if any.
+        public var record: StoredRecord?
+        /// The nearest unit above that offers the service online, when the unit's own record is not online.
+        public var via: RegionKey?
+    }
+
+    public let region: Region
+    public let asOf: Date?
+    public let rows: [Row]
+    public let counts: ServiceCounts
+
+    /// Builds the view from the store.
+    public static func make(
+        store: any TrackingStore, catalogue: Catalogue, region: Region, filter: ServiceFilter, asOf: Date?
+    ) throws -> StatusView {
+        try store.read { reader in
+            var records: [OZGID: StoredRecord] = [:]
+            try reader.forEachRecord(prefix: region.key.description, asOf: asOf) { record in
+                if record.key.region == region.key { records[record.key.service] = record }
+                return true
+            }
+            let higher = try HigherLevelIndex(reader: reader, catalogue: catalogue, asOf: asOf)
+            let providers = higher.providers(above: region)
+            var rows: [Row] = []
+            var counts = ServiceCounts()
+            for (position, service) in catalogue.services.services.enumerated() where filter.includes(service) {
+                let record = records[service.id]
+                var via: RegionKey?
+                if record?.values.status != .online {
+                    via = providers.first { $0.services.contains(position) }?.key
+                }
+                rows.append(Row(service: service, record: record, via: via))
+                counts.add(record?.values, viaHigherLevel: via != nil)
+            }
+            return StatusView(region: region, asOf: asOf, rows: rows, counts: counts)
+        }
+    }
+}
+
+/// History and net differences.
+public enum History {
+    /// Every change of `region`'s records (one service when given) since `since`, oldest first.
+    public static func changes(
+        store: any TrackingStore, region: RegionKey, service: OZGID?, since: Date?
+    ) throws -> [RecordChange] {
+        var changes: [RecordChange] = []
+        try store.read { reader in
+            try reader.forEachChange(prefix: region.description, exact: true, service: service, from: since, to: nil) {
+                changes.append($0)
+            }
+        }
+        return changes.sorted { ($0.at, $0.key) < ($1.at, $1.key) }
+    }
+
+    /// A record whose values at the end of a period differ from those at its start.
+    public struct Difference: Sendable, Hashable {
+        public var key: RecordKey
+        /// The values at the start (`nil`: the record did not exist).
+        public var old: RecordValues?
+        public var new: RecordValues
+        /// How many changes happened in between.
+        public var changes: Int
+        /// The last change: when, who, from where.
+        public var at: Date
+        public var actor: String
+        public var source: String
+
+        /// The fields that differ.
+        public var fields: [RecordField] { new.changedFields(from: old) }
+    }
+
+    /// The records within `scope` whose state at the end of `until` differs from their state just before
+    /// `since`, in key order. A value changed and changed back within the period is no difference.
+    public static func differences(
+        store: any TrackingStore, scope: RegionScope, since: Date, until: Date?, _ body: (Difference) throws -> Void
+    ) throws {
+        try store.read { reader in
+            var pending: Difference?
+            func flush() throws {
+                if let done = pending, done.old != done.new { try body(done) }
+                pending = nil
+            }
+            try reader.forEachChange(prefix: scope.prefix, exact: false, service: nil, from: since, to: until) { change in
+                guard scope.contains(change.key.region) else { return }
+                if var current = pending, current.key == change.key {
+                    current.new = change.new
+                    current.changes += 1
+                    current.at = change.at
+                    current.actor = change.actor
+                    current.source = change.source
+                    pending = current
+                } else {
+                    try flush()
+                    pending = Difference(
+                        key: change.key, old: change.old, new: change.new, changes: 1, at: change.at, actor: change.actor,
+                        source: change.source)
+                }
+            }
+            try flush()
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+
+/// Reads an input file's bytes: memory-mapped from disk, or all of standard input for `-`.
+public enum InputFile {
+    /// The largest input accepted, so that hostile input cannot exhaust memory: 4 GiB.
+    public static let maxBytes = 4 << 30
+
+    /// Calls `body` with the file's bytes.
+    /// - Throws: ``InputError`` naming the file when it cannot be read, is a directory or is too large.
+    public static func withBytes<R>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let data: Data
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw InputError(file: path, message: "does not exist: expected a readable file")
+            }
+            if isDirectory.boolValue { throw InputError(file: path, message: "is a directory: expected a file") }
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+            } catch {
+                throw InputError(file: path, message: "cannot be read (\(error.localizedDescription)): expected a readable file")
+            }
+        }
+        if data.count > maxBytes {
+            throw InputError(file: path, message: "is \(data.count) bytes long: expected at most \(maxBytes) bytes")
+        }
+        return try data.withUnsafeBytes { try body($0) }
+    }
+}
+
+/// Rows of ozgtrack's import CSV: `region,ozg_id,status,maturity,maturity_model,planned,online_since,url,solution,note`.
+///
+/// UTF-8 with or without byte-order mark, `,` or `;` as delimiter, CRLF or LF. The header names the columns;
+/// `region` and `ozg_id` are required, the others may be left out or given in any order. An empty cell means
+/// "not given": the stored value stays.
+public struct CSVRecordSource: RecordSource {
+    /// The columns, in the order `dump` writes them.
+    public static let columns = ["region", "ozg_id"] + RecordField.allCases.map(\.rawValue)
+
+    public let file: String
+    let path: String
+    let validator: RecordValidator
+    let delimiter: CSVDelimiter?
+
+    /// - Parameters:
+    ///   - path: the file, or `-` for standard input.
+    ///   - delimiter: the delimiter, or `nil` to detect it from the header.
+    public init(path: String, validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
+        self.path = path
+        self.file = path == "-" ? "<stdin>" : path
+        self.validator = validator
+        self.delimiter = delimiter
+    }
+
+    public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        try InputFile.withBytes(path) { bytes in
+            let table = try CSVTable(bytes: bytes, file: file, required: ["region", "ozg_id"], delimiter: delimiter)
+            for name in table.header where !Self.columns.contains(name) {
+                throw InputError(
+                    file: file, line: 1, field: name,
+                    message: "unknown column: expected the columns \(Self.columns.joined(separator: ","))")
+            }
+            let region = table.index("region") ?? 0
+            let service = table.index("ozg_id") ?? 0
+            let fields = RecordField.allCases.compactMap { field in table.index(field.rawValue).map { (field, $0) } }
+            while true {
+                let more: Bool
+                do throws(InputError) {
+                    more = try table.next()
+                } catch {
+                    // A record with the wrong number of fields is one bad row; a broken quote ends the file.
+                    if error.message.hasPrefix("the record has") {
+                        try body(.failure(error))
+                        continue
+                    }
+                    throw error
+                }
+                guard more else { break }
+                let result: Result<ImportRow, InputError>
+                do throws(InputError) {
+                    let regionText = try table.text(at: region).trimmingCharacters(in: .whitespaces)
+                    let serviceText = try table.text(at: service).trimmingCharacters(in: .whitespaces)
+                    guard let regionKey = try validator.region(regionText) else {
+                        validator.skip("\(file):\(table.line): region \(regionText.quotedForMessage) is not in the registry: skipped")
+                        continue
+                    }
+                    guard let id = try validator.service(serviceText) else {
+                        validator.skip("\(file):\(table.line): OZG-ID \(serviceText.quotedForMessage) is not in the catalogue: skipped")
+                        continue
+                    }
+                    var texts: [RecordField: String] = [:]
+                    for (field, index) in fields { texts[field] = try table.text(at: index) }
+                    if let status = texts[.status] { texts[.status] = status.trimmingCharacters(in: .whitespaces) }
+                    let update = try validator.update(texts)
+                    result = .success(ImportRow(file: file, line: table.line, key: RecordKey(region: regionKey, service: id), update: update))
+                } catch {
+                    result = .failure(error.located(file: file, line: table.line))
+                }
+                try body(result)
+            }
+        }
+    }
+}
+
+/// Finds the line on which each object of a JSON document's record arrays starts.
+///
+/// Foundation's JSON parser gives no positions; this scanner only follows strings, nesting and keys, so that an
+/// error in the 17th record can name its line. Arrays are identified by the key they are the value of
+/// (`""` for an array that is the document itself).
+enum JSONLineLocator {
+    /// For each array key, the start lines of the objects directly inside such arrays, in document order.
+    static func objectLines(_ bytes: UnsafeRawBufferPointer) -> [String: [Int]] {
+        var result: [String: [Int]] = [:]
+        var line = 1
+        var stack: [(isArray: Bool, key: String)] = []
+        var lastString = ""
+        var pendingKey = ""
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case 0x0A:
+                line += 1
+            case 0x22:  // a string: read to its closing quote, honouring escapes
+                var end = index + 1
+                while end < bytes.count && bytes[end] != 0x22 {
+                    if bytes[end] == 0x5C { end += 1 }
+                    end += 1
+                }
+                lastString = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<min(end, bytes.count)]), as: UTF8.self)
+                index = end
+            case 0x3A:  // ':' after a key
+                pendingKey = lastString
+            case 0x7B:  // '{'
+                if let top = stack.last, top.isArray { result[top.key, default: []].append(line) }
+                stack.append((false, ""))
+            case 0x5B:  // '['
+                let key = stack.isEmpty ? "" : (stack.last?.isArray == true ? stack.last?.key ?? "" : pendingKey)
+                stack.append((true, stack.last?.isArray == true ? "\(key)[]" : key))
+            case 0x7D, 0x5D:
+                if !stack.isEmpty { stack.removeLast() }
+            default:
+                break
+            }
+            index += 1
+        }
+        return result
+    }
+}
+
+/// Parses JSON and reports a syntax error with the file.
+func parseJSON(_ bytes: UnsafeRawBufferPointer, file: String) throws -> Any {
+    guard !bytes.isEmpty else { throw InputError(file: file, line: 1, message: "the file is empty: expected JSON") }
+    if bytes.count >= 2, (bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF) {
+        throw InputError(file: file, line: 1, message: "the file is UTF-16 encoded: expected UTF-8")
+    }
+    do {
+        return try JSONSerialization.jsonObject(with: Data(bytes), options: [])
+    } catch {
+        let reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+        throw InputError(file: file, message: "is not valid JSON (\(reason)): expected a JSON document")
+    }
+}
+
+/// The text of a JSON value as the CSV format would hold it: strings as they are, integers without a
+/// fraction, `null` as empty.
+func jsonText(_ value: Any?, field: String) throws(InputError) -> String {
+    switch value {
+    case nil, is NSNull: return ""
+    case let string as String: return string
+    case let number as NSNumber:
+        // JSON booleans arrive as NSNumber of ObjC type "c" (char); a 0/1 number has an integer type.
+        if String(cString: number.objCType) == "c" {
+            throw InputError(field: field, message: "\(number.boolValue) is a boolean: expected text or a number")
+        }
+        let double = number.doubleValue
+        if double.rounded() == double, abs(double) < 1e15 { return String(Int(double)) }
+        return number.stringValue
+    default:
+        throw InputError(field: field, message: "a nested value: expected text or a number")
+    }
+}
+
+/// Rows of ozgtrack's import JSON: an array of objects (or `{"records": [...]}`) with the CSV format's
+/// column names as keys; values are strings or numbers, `null` or a missing key mean "not given".
+public struct JSONRecordSource: RecordSource {
+    public let file: String
+    let path: String
+    let validator: RecordValidator
+
+    public init(path: String, validator: RecordValidator) {
+        self.path = path
+        self.file = path == "-" ? "<stdin>" : path
+        self.validator = validator
+    }
+
+    public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        try InputFile.withBytes(path) { bytes in
+            let document = try parseJSON(bytes, file: file)
+            let records: [Any]
+            let lines: [Int]
+            let located = JSONLineLocator.objectLines(bytes)
+            if let array = document as? [Any] {
+                records = array
+                lines = located[""] ?? []
+            } else if let object = document as? [String: Any], let array = object["records"] as? [Any] {
+                records = array
+                lines = located["records"] ?? []
+            } else {
+                throw InputError(file: file, line: 1, message: "expected an array of records or an object {\"records\": [...]}")
+            }
+            for (index, element) in records.enumerated() {
+                let line = index < lines.count ? lines[index] : nil
+                let result: Result<ImportRow, InputError>
+                do throws(InputError) {
+                    guard let object = element as? [String: Any] else {
+                        throw InputError(message: "record \(index + 1) is not an object: expected {\"region\": ..., \"ozg_id\": ...}")
+                    }
+                    for key in object.keys.sorted() where !CSVRecordSource.columns.contains(key) {
+                        throw InputError(field: key, message: "unknown key: expected \(CSVRecordSource.columns.joined(separator: ", "))")
+                    }
+                    let regionText = try jsonText(object["region"], field: "region")
+                    let serviceText = try jsonText(object["ozg_id"], field: "ozg_id")
+                    if regionText.isEmpty { throw InputError(field: "region", message: "missing: expected a region key") }
+                    if serviceText.isEmpty { throw InputError(field: "ozg_id", message: "missing: expected an OZG-ID") }
+                    guard let region = try validator.region(regionText) else {
+                        validator.skip("\(file):\(line ?? 0): region \(regionText.quotedForMessage) is not in the registry: skipped")
+                        continue
+                    }
+                    guard let service = try validator.service(serviceText) else {
+                        validator.skip("\(file):\(line ?? 0): OZG-ID \(serviceText.quotedForMessage) is not in the catalogue: skipped")
+                        continue
+                    }
+                    var texts: [RecordField: String] = [:]
+                    for field in RecordField.allCases { texts[field] = try jsonText(object[field.rawValue], field: field.rawValue) }
+                    let update = try validator.update(texts)
+                    result = .success(ImportRow(file: file, line: line ?? index + 1, key: RecordKey(region: region, service: service), update: update))
+                } catch {
+                    result = .failure(error.located(file: file, line: line))
+                }
+                try body(result)
+            }
+        }
+    }
+}

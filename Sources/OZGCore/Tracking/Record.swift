@@ -1,0 +1,310 @@
+public import Foundation
+
+/// What a record is about: one service in one administrative unit.
+public struct RecordKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The unit (canonical key of any level).
+    public var region: RegionKey
+    /// The OZG-Leistung.
+    public var service: OZGID
+
+    public init(region: RegionKey, service: OZGID) {
+        self.region = region
+        self.service = service
+    }
+
+    public static func < (lhs: RecordKey, rhs: RecordKey) -> Bool {
+        (lhs.region.description, lhs.service.value) < (rhs.region.description, rhs.service.value)
+    }
+
+    public var description: String { "\(region) \(service)" }
+}
+
+/// The fields of a record, named as in the import and dump CSV.
+public enum RecordField: String, CaseIterable, Sendable, Codable {
+    case status
+    case maturity
+    case maturityModel = "maturity_model"
+    case planned
+    case onlineSince = "online_since"
+    case url
+    case solution
+    case note
+}
+
+/// The recorded values of one service in one unit.
+///
+/// Text fields never hold empty strings: empty means "not recorded" (`nil`).
+public struct RecordValues: Hashable, Sendable {
+    /// The rollout status.
+    public var status: Status
+    /// The Reifegrad, in ``maturityModel``.
+    public var maturity: Int?
+    /// The model the Reifegrad is measured in; set exactly when ``maturity`` is.
+    public var maturityModel: MaturityModel?
+    /// When going online is planned.
+    public var planned: ISODate?
+    /// Since when the service is online.
+    public var onlineSince: ISODate?
+    /// Where the online service is.
+    public var url: String?
+    /// The solution or provider, e.g. the EfA service used.
+    public var solution: String?
+    /// A free note.
+    public var note: String?
+
+    public init(
+        status: Status, maturity: Int? = nil, maturityModel: MaturityModel? = nil, planned: ISODate? = nil,
+        onlineSince: ISODate? = nil, url: String? = nil, solution: String? = nil, note: String? = nil
+    ) {
+        self.status = status
+        self.maturity = maturity
+        self.maturityModel = maturity == nil ? nil : (maturityModel ?? .v1)
+        self.planned = planned
+        self.onlineSince = onlineSince
+        self.url = url
+        self.solution = solution
+        self.note = note
+    }
+
+    /// The value of `field` in its canonical text form (as in the dump), or `nil`.
+    public func text(_ field: RecordField) -> String? {
+        switch field {
+        case .status: status.rawValue
+        case .maturity: maturity.map(String.init)
+        case .maturityModel: maturityModel.map { String($0.rawValue) }
+        case .planned: planned?.description
+        case .onlineSince: onlineSince?.description
+        case .url: url
+        case .solution: solution
+        case .note: note
+        }
+    }
+
+    /// The fields whose values differ from `other` (every set field when `other` is `nil`).
+    public func changedFields(from other: RecordValues?) -> [RecordField] {
+        RecordField.allCases.filter { text($0) != other?.text($0) }
+    }
+
+    /// The Reifegrad as "3 (Modell 1)", or `nil`.
+    public var maturityText: String? {
+        guard let maturity else { return nil }
+        return "\(maturity) (Modell \(maturityModel?.rawValue ?? 1))"
+    }
+
+    // MARK: Validation of single values, shared by every reader
+
+    /// The longest URL accepted.
+    public static let maxURLLength = 2_048
+    /// The longest solution text accepted.
+    public static let maxSolutionLength = 500
+    /// The longest note accepted.
+    public static let maxNoteLength = 4_000
+
+    /// Checks a service URL: absolute `http` or `https` with a host, no spaces or control characters.
+    ///
+    /// A small scanner rather than `URLComponents`: imports check millions of URLs, and the rule is simple.
+    public static func validateURL(_ text: String) throws(InputError) -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= maxURLLength else {
+            throw InputError(message: "\(text.quotedForMessage) is \(bytes.count) bytes long: expected at most \(maxURLLength)")
+        }
+        func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+        let http = Array("http://".utf8)
+        let https = Array("https://".utf8)
+        var start = 0
+        if bytes.count > https.count, zip(bytes, https).allSatisfy({ lower($0) == $1 }) {
+            start = https.count
+        } else if bytes.count > http.count, zip(bytes, http).allSatisfy({ lower($0) == $1 }) {
+            start = http.count
+        }
+        var hostEnd = start
+        while hostEnd < bytes.count, ![0x2F, 0x3F, 0x23].contains(bytes[hostEnd]) { hostEnd += 1 }
+        var host = bytes[start..<hostEnd]
+        if let at = host.lastIndex(of: 0x40) { host = host[(at + 1)...] }
+        if let colon = host.lastIndex(of: 0x3A), host.first != 0x5B { host = host[..<colon] }
+        let clean = bytes.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+        guard start > 0, !host.isEmpty, clean else {
+            throw InputError(message: "\(text.quotedForMessage) is not a web address: expected an absolute http or https URL")
+        }
+        return text
+    }
+
+    /// Checks free text: no control characters (line breaks and tabs allowed where `multiline`), at most
+    /// `limit` characters.
+    public static func validateText(_ text: String, limit: Int, multiline: Bool) throws(InputError) -> String {
+        var count = 0
+        for scalar in text.unicodeScalars {
+            count += 1
+            let value = scalar.value
+            let allowed = multiline && (value == 0x0A || value == 0x0D || value == 0x09)
+            if (value < 0x20 || value == 0x7F) && !allowed {
+                throw InputError(
+                    message: "\(text.quotedForMessage) contains the control character U+\(String(format: "%04X", value)): "
+                        + (multiline ? "expected text (line breaks and tabs are allowed)" : "expected a single line of text"))
+            }
+        }
+        guard count <= limit else {
+            throw InputError(message: "the text is \(count) characters long: expected at most \(limit)")
+        }
+        return text
+    }
+
+    /// Checks a Reifegrad against its model.
+    public static func validateMaturity(_ level: Int, model: MaturityModel) throws(InputError) {
+        guard model.levels.contains(level) else {
+            throw InputError(
+                field: RecordField.maturity.rawValue,
+                message: "'\(level)' is out of range for maturity model \(model.rawValue): expected \(model.levels.lowerBound)-\(model.levels.upperBound)")
+        }
+    }
+}
+
+/// A change to one record, as given by a command or one row of an import: `nil` means "not given" (the
+/// stored value stays), fields in ``clear`` are removed.
+public struct RecordUpdate: Hashable, Sendable {
+    public var status: Status?
+    public var maturity: Int?
+    public var maturityModel: MaturityModel?
+    public var planned: ISODate?
+    public var onlineSince: ISODate?
+    public var url: String?
+    public var solution: String?
+    public var note: String?
+    /// Fields to remove from the record.
+    public var clear: Set<RecordField>
+
+    public init(
+        status: Status? = nil, maturity: Int? = nil, maturityModel: MaturityModel? = nil, planned: ISODate? = nil,
+        onlineSince: ISODate? = nil, url: String? = nil, solution: String? = nil, note: String? = nil,
+        clear: Set<RecordField> = []
+    ) {
+        self.status = status
+        self.maturity = maturity
+        self.maturityModel = maturityModel
+        self.planned = planned
+        self.onlineSince = onlineSince
+        self.url = url
+        self.solution = solution
+        self.note = note
+        self.clear = clear
+    }
+
+    /// The whole record after this update, checked as a whole.
+    /// - Parameter current: the stored values, `nil` for a new record.
+    /// - Throws: ``InputError`` with the field: a new record without status, a status to clear, a Reifegrad
+    ///   out of its model's range, a model without a Reifegrad.
+    public func applied(to current: RecordValues?) throws(InputError) -> RecordValues {
+        if clear.contains(.status) {
+            throw InputError(field: "status", message: "cannot be cleared: expected a status for every record")
+        }
+        guard let status = status ?? current?.status else {
+            throw InputError(
+                field: "status", message: "missing for a record that does not exist yet: expected a status")
+        }
+        var values = current ?? RecordValues(status: status)
+        values.status = status
+        if let maturity { values.maturity = maturity }
+        if let maturityModel { values.maturityModel = maturityModel }
+        if clear.contains(.maturity) {
+            values.maturity = nil
+            values.maturityModel = nil
+        }
+        if let level = values.maturity {
+            let model = values.maturityModel ?? .v1
+            values.maturityModel = model
+            try RecordValues.validateMaturity(level, model: model)
+        } else if maturityModel != nil {
+            throw InputError(field: "maturity_model", message: "given without a maturity: expected a maturity level with it")
+        } else {
+            values.maturityModel = nil
+        }
+        if let planned { values.planned = planned }
+        if let onlineSince { values.onlineSince = onlineSince }
+        if let url { values.url = url }
+        if let solution { values.solution = solution }
+        if let note { values.note = note }
+        if clear.contains(.planned) { values.planned = nil }
+        if clear.contains(.onlineSince) { values.onlineSince = nil }
+        if clear.contains(.url) { values.url = nil }
+        if clear.contains(.solution) { values.solution = nil }
+        if clear.contains(.note) { values.note = nil }
+        return values
+    }
+}
+
+/// A record as stored: its values and who last changed it, when and from where.
+public struct StoredRecord: Hashable, Sendable {
+    public var key: RecordKey
+    public var values: RecordValues
+    /// When the last change was recorded.
+    public var updatedAt: Date
+    /// Who recorded it (`--actor`, else the user name).
+    public var updatedBy: String
+    /// Where it came from: `cli` or the imported file's name.
+    public var source: String
+
+    public init(key: RecordKey, values: RecordValues, updatedAt: Date, updatedBy: String, source: String) {
+        self.key = key
+        self.values = values
+        self.updatedAt = updatedAt
+        self.updatedBy = updatedBy
+        self.source = source
+    }
+}
+
+/// One change in the history: a record's values before and after, who, when, from where.
+public struct RecordChange: Hashable, Sendable {
+    public var key: RecordKey
+    /// The values before; `nil` when the change created the record.
+    public var old: RecordValues?
+    public var new: RecordValues
+    public var at: Date
+    public var actor: String
+    public var source: String
+
+    /// The fields that differ.
+    public var fields: [RecordField] { new.changedFields(from: old) }
+}
+
+/// Who writes, from where, and (for back-filling history) when.
+public struct BatchInfo: Sendable, Hashable {
+    /// The person or system (`--actor`, else the user name).
+    public var actor: String
+    /// `cli`, or the imported file's name.
+    public var source: String
+    /// The command, e.g. `set` or `import`.
+    public var command: String
+    /// The time to record; `nil` for now. It may not be earlier than the latest recorded change.
+    public var at: Date?
+
+    public init(actor: String, source: String, command: String, at: Date? = nil) {
+        self.actor = actor
+        self.source = source
+        self.command = command
+        self.at = at
+    }
+}
+
+/// Formats timestamps the way ozgtrack writes them: UTC, ISO 8601, seconds.
+public enum Timestamp {
+    /// `2025-11-23T17:04:05Z`.
+    public static func string(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    /// Parses `YYYY-MM-DD` (the last millisecond of that day, UTC, when `endOfDay`; its first otherwise) or a
+    /// full ISO 8601 timestamp (`2025-06-30T12:00:00Z`, also with an offset). Bounds are inclusive.
+    public static func parse(_ text: String, endOfDay: Bool) throws(InputError) -> Date {
+        if let day = ISODate(text) { return endOfDay ? day.endOfDayUTC.addingTimeInterval(-0.001) : day.startOfDayUTC }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        throw InputError(
+            message: "\(text.quotedForMessage) is not a date: expected YYYY-MM-DD or an ISO 8601 time such as 2025-06-30T12:00:00Z")
+    }
+}

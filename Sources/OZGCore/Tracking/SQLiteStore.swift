@@ -1,0 +1,480 @@
+public import Foundation
+import GRDB
+import GRDBSQLite
+
+/// The embedded default store: one SQLite file, through GRDB.
+///
+/// Layout: every write is a *batch* (`batch`: id, time, actor, source, command); every state a record ever had
+/// is a *version* (`record_version`, keyed by region, OZG-ID and batch, without a rowid). The current state of a
+/// record is its newest version; the state at any past time is its newest version up to that time, so
+/// `--as-of` reads exactly like the present and history costs one row per change. Batch times never go
+/// backwards, so batch ids and times order the same way.
+///
+/// The file uses WAL and a busy timeout: concurrent processes wait for each other instead of failing, and
+/// readers never block writers. Schema changes go through GRDB's `DatabaseMigrator`, so newer versions of
+/// ozgtrack open older files; a file written by a newer version is refused rather than misread.
+public final class SQLiteStore: TrackingStore {
+    /// How to open the file.
+    public enum Mode: Sendable {
+        /// Create the file if needed and bring its schema up to date (`ozgtrack init`).
+        case create
+        /// Open an existing file for writing (schema brought up to date).
+        case write
+        /// Open an existing file for reading.
+        case read
+    }
+
+    /// The environment variable that names the database file.
+    public static let environmentVariable = "OZGTRACK_DB"
+    /// The default file, in the working directory.
+    public static let defaultPath = "ozgtrack.sqlite"
+
+    /// `--db` if given, else `OZGTRACK_DB`, else `./ozgtrack.sqlite`.
+    public static func resolvePath(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
+        if let option, !option.isEmpty { return option }
+        if let value = environment[environmentVariable], !value.isEmpty { return value }
+        return defaultPath
+    }
+
+    /// The file's path.
+    public let path: String
+    private let queue: DatabaseQueue
+
+    /// Opens the store.
+    /// - Parameters:
+    ///   - path: the database file.
+    ///   - mode: whether to create it, write to it or only read it.
+    ///   - busyTimeout: how long to wait for another process's write to finish.
+    /// - Throws: ``StoreError`` when the file is missing (except for `.create`), cannot be opened, is not an
+    ///   ozgtrack database, or was written by a newer version.
+    public init(path: String, mode: Mode, busyTimeout: TimeInterval = 120) throws(StoreError) {
+        self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        if !exists && mode != .create {
+            throw StoreError("no database at \(path): create one with 'ozgtrack init' (or name another with --db or OZGTRACK_DB)")
+        }
+        if !exists {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                throw StoreError("cannot create \(path): the directory \(directory) does not exist")
+            }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.readonly = mode == .read
+        configuration.label = "ozgtrack"
+        configuration.prepareDatabase { db in
+            if !db.configuration.readonly {
+                // WAL: readers do not block the writer; NORMAL would risk the last commits on power loss.
+                try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
+            }
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            let migrator = Self.migrator
+            if mode == .read {
+                try queue.read { db in
+                    if try migrator.hasBeenSuperseded(db) {
+                        throw StoreError("\(path) was written by a newer version of ozgtrack: update ozgtrack to read it")
+                    }
+                    if try !migrator.hasCompletedMigrations(db) {
+                        throw StoreError(
+                            try db.tableExists("grdb_migrations") || db.tableExists("batch")
+                                ? "\(path) has an older schema: run 'ozgtrack init' once to upgrade it"
+                                : "\(path) is not an ozgtrack database")
+                    }
+                }
+            } else {
+                try queue.read { db in
+                    if try migrator.hasBeenSuperseded(db) {
+                        throw StoreError("\(path) was written by a newer version of ozgtrack: update ozgtrack to change it")
+                    }
+                    let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                    if !tables.isEmpty && !tables.contains("grdb_migrations") {
+                        throw StoreError("\(path) is not an ozgtrack database (it has other tables): refusing to change it")
+                    }
+                }
+                try migrator.migrate(queue)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// An empty store in memory (for reading commands before any database exists, and for tests).
+    public static func inMemory() throws -> SQLiteStore { try SQLiteStore(memory: ()) }
+
+    private init(memory: Void) throws {
+        path = ":memory:"
+        queue = try DatabaseQueue()
+        try Self.migrator.migrate(queue)
+    }
+
+    /// The schema, one migration per version of the file format.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE batch (
+                        id INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,          -- milliseconds since 1970, UTC; never decreasing
+                        actor TEXT NOT NULL,
+                        source TEXT NOT NULL,
+                        command TEXT NOT NULL
+                    );
+                    CREATE INDEX batch_at ON batch(at);
+                    CREATE TABLE record_version (
+                        region TEXT NOT NULL,         -- canonical key: 2, 3, 5, 8 or 9 digits
+                        ozg_id INTEGER NOT NULL,
+                        batch INTEGER NOT NULL REFERENCES batch(id),
+                        status INTEGER NOT NULL,      -- 0 not_started, 1 planned, 2 in_progress, 3 online, 4 not_applicable
+                        maturity INTEGER,
+                        maturity_model INTEGER,
+                        planned TEXT,                 -- YYYY-MM-DD
+                        online_since TEXT,            -- YYYY-MM-DD
+                        url TEXT,
+                        solution TEXT,
+                        note TEXT,
+                        PRIMARY KEY (region, ozg_id, batch)
+                    ) WITHOUT ROWID;
+                    -- Records of units above the Gemeinde level, which count for the Gemeinden below them.
+                    CREATE INDEX record_version_higher_level ON record_version(region, ozg_id, batch)
+                        WHERE length(region) <> 8;
+                    """)
+        }
+        return migrator
+    }
+
+    public func read<T>(_ body: (any TrackingReader) throws -> T) throws -> T {
+        do {
+            return try queue.read { db in
+                let reader = SQLiteReader(db: db)
+                defer { reader.finish() }
+                return try body(reader)
+            }
+        } catch let error as DatabaseError {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    public func write<T>(_ batch: BatchInfo, _ body: (any TrackingWriter) throws -> T) throws -> T {
+        do {
+            return try queue.write { db in
+                let writer = SQLiteWriter(db: db, batch: batch)
+                defer { writer.finish() }
+                return try body(writer)
+            }
+        } catch let error as DatabaseError {
+            throw Self.storeError(error, path: path)
+        }
+    }
+
+    /// Runs SQLite's own consistency check; "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try queue.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+    }
+
+    /// A database error in words for a person.
+    static func storeError(_ error: any Error, path: String) -> StoreError {
+        guard let error = error as? DatabaseError else { return StoreError("\(path): \(error)") }
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return StoreError("\(path) stayed locked by another process for too long: nothing was written; try again")
+        case .SQLITE_READONLY:
+            return StoreError("\(path) is read-only: nothing was written")
+        case .SQLITE_FULL:
+            return StoreError("the disk holding \(path) is full: nothing was written")
+        case .SQLITE_CANTOPEN:
+            return StoreError("cannot open \(path): check that the file and its directory exist and are accessible")
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return StoreError("\(path) is not an ozgtrack database or is damaged")
+        case .SQLITE_IOERR:
+            return StoreError("input/output error on \(path) (\(error.message ?? "no details")): nothing was written")
+        default:
+            return StoreError("\(path): \(error.message ?? "database error \(error.resultCode.rawValue)")")
+        }
+    }
+}
+
+// MARK: - Raw statements
+
+/// A prepared statement driven through SQLite's C API.
+///
+/// Reading and writing millions of versions through GRDB's `Row` and `StatementArguments` allocates per row and
+/// per value; binding and reading columns directly keeps the national import and reports near SQLite's own
+/// speed (see docs/performance.md). GRDB still owns the connection, transactions and statement lifetime.
+struct RawStatement {
+    let statement: Statement
+    var handle: SQLiteStatement { statement.sqliteStatement }
+
+    init(_ db: Database, _ sql: String) throws {
+        statement = try db.makeStatement(sql: sql)
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    func bind(_ index: Int32, _ text: String?) {
+        guard var text else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        text.withUTF8 { bytes in
+            _ = sqlite3_bind_text(
+                handle, index, UnsafeRawPointer(bytes.baseAddress)?.assumingMemoryBound(to: CChar.self), Int32(bytes.count),
+                RawStatement.transient)
+        }
+    }
+
+    func bind(_ index: Int32, _ value: Int?) {
+        if let value { sqlite3_bind_int64(handle, index, Int64(value)) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    /// Steps once: `true` for a row, `false` when done.
+    func step() throws -> Bool {
+        let code = sqlite3_step(handle)
+        switch code {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let db = sqlite3_db_handle(handle)
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.map { String(cString: sqlite3_errmsg($0)) })
+        }
+    }
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
+
+    func optionalInt(_ column: Int32) -> Int? { isNull(column) ? nil : int(column) }
+
+    func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+}
+
+// MARK: - Reader and writer
+
+/// A batch as stored.
+struct BatchRow {
+    var at: Date
+    var actor: String
+    var source: String
+}
+
+class SQLiteReader: TrackingReader {
+    let db: Database
+    /// Batches by id, read once; a writer drops it when it adds its own batch.
+    var batchCache: [Int: BatchRow]?
+
+    init(db: Database) { self.db = db }
+
+    func finish() {}
+
+    static let versionColumns =
+        "region, ozg_id, batch, status, maturity, maturity_model, planned, online_since, url, solution, note"
+
+    static func milliseconds(_ date: Date) -> Int { Int((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// Every batch by id (small: one row per write).
+    func batches() throws -> [Int: BatchRow] {
+        if let batchCache { return batchCache }
+        var result: [Int: BatchRow] = [:]
+        let statement = try RawStatement(db, "SELECT id, at, actor, source FROM batch")
+        while try statement.step() {
+            result[statement.int(0)] = BatchRow(
+                at: Date(timeIntervalSince1970: Double(statement.int(1)) / 1000), actor: statement.text(2) ?? "",
+                source: statement.text(3) ?? "")
+        }
+        batchCache = result
+        return result
+    }
+
+    /// The newest batch id recorded at or before `date` (every batch when `nil`); 0 when none.
+    func batchBound(_ date: Date?) throws -> Int {
+        guard let date else { return Int.max }
+        let statement = try RawStatement(db, "SELECT max(id) FROM batch WHERE at <= ?")
+        statement.bind(1, Self.milliseconds(date))
+        _ = try statement.step()
+        return statement.optionalInt(0) ?? 0
+    }
+
+    /// Decodes the version columns (in ``versionColumns`` order) at the statement's current row.
+    func decode(_ statement: RawStatement) throws -> (key: RecordKey, batch: Int, values: RecordValues) {
+        let region = RegionKey(canonical: statement.text(0) ?? "")
+        guard let service = OZGID(value: statement.int(1)), let status = Status(code: statement.int(3)) else {
+            throw StoreError("the database holds a record it cannot read (region \(region)): it may be damaged")
+        }
+        let maturity = statement.optionalInt(4)
+        let values = RecordValues(
+            status: status, maturity: maturity,
+            maturityModel: statement.optionalInt(5).flatMap(MaturityModel.init(rawValue:)),
+            planned: statement.text(6).flatMap(ISODate.init), onlineSince: statement.text(7).flatMap(ISODate.init),
+            url: statement.text(8), solution: statement.text(9), note: statement.text(10))
+        return (RecordKey(region: region, service: service), statement.int(2), values)
+    }
+
+    func stored(_ key: RecordKey, batch: Int, values: RecordValues) throws -> StoredRecord {
+        let info = try batches()[batch] ?? BatchRow(at: Date(timeIntervalSince1970: 0), actor: "", source: "")
+        return StoredRecord(key: key, values: values, updatedAt: info.at, updatedBy: info.actor, source: info.source)
+    }
+
+    func isEmpty() throws -> Bool {
+        let statement = try RawStatement(db, "SELECT 1 FROM record_version LIMIT 1")
+        return try !statement.step()
+    }
+
+    func current(_ key: RecordKey, asOf: Date?) throws -> StoredRecord? {
+        let statement = try RawStatement(
+            db,
+            "SELECT \(Self.versionColumns) FROM record_version WHERE region = ? AND ozg_id = ? AND batch <= ? "
+                + "ORDER BY batch DESC LIMIT 1")
+        statement.bind(1, key.region.description)
+        statement.bind(2, key.service.value)
+        statement.bind(3, try batchBound(asOf))
+        guard try statement.step() else { return nil }
+        let row = try decode(statement)
+        return try stored(row.key, batch: row.batch, values: row.values)
+    }
+
+    /// Upper bound for a key prefix: digits sort before `~`.
+    static func range(_ prefix: String?) -> (String, String) {
+        guard let prefix else { return ("", "~") }
+        return (prefix, prefix + "~")
+    }
+
+    /// Walks versions in key order and hands on the newest of each key (up to `bound`).
+    private func newestPerKey(_ statement: RawStatement, bound: Int, _ body: (StoredRecord) throws -> Bool) throws {
+        var pending: (key: RecordKey, batch: Int, values: RecordValues)?
+        while try statement.step() {
+            if statement.int(2) > bound { continue }
+            let row = try decode(statement)
+            if let previous = pending, previous.key != row.key {
+                if try !body(try stored(previous.key, batch: previous.batch, values: previous.values)) { return }
+            }
+            pending = row
+        }
+        if let pending { _ = try body(try stored(pending.key, batch: pending.batch, values: pending.values)) }
+    }
+
+    func forEachRecord(prefix: String?, asOf: Date?, _ body: (StoredRecord) throws -> Bool) throws {
+        let (low, high) = Self.range(prefix)
+        let statement = try RawStatement(
+            db,
+            "SELECT \(Self.versionColumns) FROM record_version WHERE region >= ? AND region < ? "
+                + "ORDER BY region, ozg_id, batch")
+        statement.bind(1, low)
+        statement.bind(2, high)
+        try newestPerKey(statement, bound: try batchBound(asOf), body)
+    }
+
+    func forEachHigherLevelRecord(asOf: Date?, _ body: (StoredRecord) throws -> Void) throws {
+        let statement = try RawStatement(
+            db,
+            "SELECT \(Self.versionColumns) FROM record_version INDEXED BY record_version_higher_level "
+                + "WHERE length(region) <> 8 ORDER BY region, ozg_id, batch")
+        try newestPerKey(statement, bound: try batchBound(asOf)) { record in
+            try body(record)
+            return true
+        }
+    }
+
+    func forEachChange(
+        prefix: String?, exact: Bool, service: OZGID?, from: Date?, to: Date?, _ body: (RecordChange) throws -> Void
+    ) throws {
+        let (low, high) = exact ? (prefix ?? "", prefix ?? "") : Self.range(prefix)
+        var sql = "SELECT \(Self.versionColumns) FROM record_version WHERE "
+        sql += exact ? "region = ? AND region = ?" : "region >= ? AND region < ?"
+        if service != nil { sql += " AND ozg_id = ?" }
+        sql += " ORDER BY region, ozg_id, batch"
+        let statement = try RawStatement(db, sql)
+        statement.bind(1, low)
+        statement.bind(2, high)
+        if let service { statement.bind(3, service.value) }
+        let lower = try from.map { try batchBound($0.addingTimeInterval(-0.001)) } ?? 0
+        let upper = try batchBound(to)
+        let batches = try batches()
+        var previous: (key: RecordKey, values: RecordValues)?
+        while try statement.step() {
+            let row = try decode(statement)
+            let old = previous?.key == row.key ? previous?.values : nil
+            previous = (row.key, row.values)
+            guard row.batch > lower, row.batch <= upper, let info = batches[row.batch] else { continue }
+            try body(RecordChange(key: row.key, old: old, new: row.values, at: info.at, actor: info.actor, source: info.source))
+        }
+    }
+
+    func latestChange() throws -> Date? {
+        let statement = try RawStatement(db, "SELECT max(at) FROM batch")
+        _ = try statement.step()
+        return statement.optionalInt(0).map { Date(timeIntervalSince1970: Double($0) / 1000) }
+    }
+}
+
+final class SQLiteWriter: SQLiteReader, TrackingWriter {
+    private let batch: BatchInfo
+    private var batchID: Int?
+    private var insert: RawStatement?
+
+    init(db: Database, batch: BatchInfo) {
+        self.batch = batch
+        super.init(db: db)
+    }
+
+    /// Creates the batch on the first change, so that a write that changes nothing leaves no trace.
+    private func openBatch() throws -> Int {
+        if let batchID { return batchID }
+        let latest = try latestChange()
+        var at = batch.at ?? Date()
+        if let latest, at < latest {
+            if let requested = batch.at {
+                throw InputError(
+                    field: "recorded-at",
+                    message: "'\(Timestamp.string(requested))' is earlier than the latest recorded change "
+                        + "(\(Timestamp.string(latest))): expected a later time, history is only appended to")
+            }
+            at = latest  // the clock went back: keep times in order
+        }
+        let statement = try RawStatement(db, "INSERT INTO batch (at, actor, source, command) VALUES (?, ?, ?, ?)")
+        statement.bind(1, Self.milliseconds(at))
+        statement.bind(2, batch.actor)
+        statement.bind(3, batch.source)
+        statement.bind(4, batch.command)
+        _ = try statement.step()
+        let id = Int(db.lastInsertedRowID)
+        batchID = id
+        batchCache = nil
+        insert = try RawStatement(db, "INSERT INTO record_version (\(Self.versionColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+        return id
+    }
+
+    func put(_ key: RecordKey, _ values: RecordValues) throws {
+        let id = try openBatch()
+        guard let insert else { return }
+        insert.bind(1, key.region.description)
+        insert.bind(2, key.service.value)
+        insert.bind(3, id)
+        insert.bind(4, values.status.code)
+        insert.bind(5, values.maturity)
+        insert.bind(6, values.maturityModel?.rawValue)
+        insert.bind(7, values.planned?.description)
+        insert.bind(8, values.onlineSince?.description)
+        insert.bind(9, values.url)
+        insert.bind(10, values.solution)
+        insert.bind(11, values.note)
+        defer { insert.reset() }
+        _ = try insert.step()
+    }
+}
