@@ -13,8 +13,15 @@ public struct ServiceCounts: Sendable, Hashable, Encodable {
     public var services = 0
     /// Services with a record in this unit.
     public var tracked = 0
+    /// Records per status, by status code (an array: summaries add millions of rows).
+    private var perStatus = [Int](repeating: 0, count: Status.allCases.count)
     /// Records per status (English values).
-    public var byStatus: [String: Int] = Dictionary(uniqueKeysWithValues: Status.allCases.map { ($0.rawValue, 0) })
+    public var byStatus: [String: Int] {
+        Dictionary(uniqueKeysWithValues: Status.allCases.map { ($0.rawValue, perStatus[$0.code]) })
+    }
+
+    /// The number of records with `status`.
+    public func count(_ status: Status) -> Int { perStatus[status.code] }
     public var notApplicable = 0
     public var online = 0
     public var onlineIncludingHigherLevel = 0
@@ -51,7 +58,7 @@ public struct ServiceCounts: Sendable, Hashable, Encodable {
             return
         }
         tracked += 1
-        byStatus[status.rawValue, default: 0] += 1
+        perStatus[status.code] += 1
         switch status {
         case .notApplicable:
             notApplicable += 1
@@ -73,7 +80,7 @@ public struct ServiceCounts: Sendable, Hashable, Encodable {
     public mutating func add(_ other: ServiceCounts) {
         services += other.services
         tracked += other.tracked
-        for (status, count) in other.byStatus { byStatus[status, default: 0] += count }
+        for index in perStatus.indices { perStatus[index] += other.perStatus[index] }
         notApplicable += other.notApplicable
         online += other.online
         onlineIncludingHigherLevel += other.onlineIncludingHigherLevel

@@ -369,7 +369,7 @@ class SQLiteReader: TrackingReader {
         if let pending { _ = try body(try stored(pending.key, batch: pending.batch, values: pending.values)) }
     }
 
-    func forEachRecord(prefix: String?, asOf: Date?, _ body: (StoredRecord) throws -> Bool) throws {
+    func records(prefix: String?, asOf: Date?) throws -> any RecordCursor {
         let (low, high) = Self.range(prefix)
         let statement = try RawStatement(
             db,
@@ -377,7 +377,7 @@ class SQLiteReader: TrackingReader {
                 + "ORDER BY region, ozg_id, batch")
         statement.bind(1, low)
         statement.bind(2, high)
-        try newestPerKey(statement, bound: try batchBound(asOf), body)
+        return SQLiteRecordCursor(reader: self, statement: statement, bound: try batchBound(asOf))
     }
 
     func forEachHigherLevelRecord(asOf: Date?, _ body: (StoredRecord) throws -> Void) throws {
@@ -420,6 +420,40 @@ class SQLiteReader: TrackingReader {
         let statement = try RawStatement(db, "SELECT max(at) FROM batch")
         _ = try statement.step()
         return statement.optionalInt(0).map { Date(timeIntervalSince1970: Double($0) / 1000) }
+    }
+}
+
+/// Walks versions in key order and hands out the newest of each key up to a batch bound.
+final class SQLiteRecordCursor: RecordCursor {
+    private let reader: SQLiteReader
+    private let statement: RawStatement
+    private let bound: Int
+    private var pending: (key: RecordKey, batch: Int, values: RecordValues)?
+    private var done = false
+
+    init(reader: SQLiteReader, statement: RawStatement, bound: Int) {
+        self.reader = reader
+        self.statement = statement
+        self.bound = bound
+    }
+
+    func next() throws -> StoredRecord? {
+        while !done {
+            guard try statement.step() else {
+                done = true
+                break
+            }
+            if statement.int(2) > bound { continue }
+            let row = try reader.decode(statement)
+            if let previous = pending, previous.key != row.key {
+                pending = row
+                return try reader.stored(previous.key, batch: previous.batch, values: previous.values)
+            }
+            pending = row
+        }
+        guard let last = pending else { return nil }
+        pending = nil
+        return try reader.stored(last.key, batch: last.batch, values: last.values)
     }
 }
 

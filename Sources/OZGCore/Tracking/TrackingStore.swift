@@ -11,9 +11,9 @@ public protocol TrackingReader: AnyObject {
     /// The values of `key` at `asOf` (now when `nil`), or `nil` if it had no record then.
     func current(_ key: RecordKey, asOf: Date?) throws -> StoredRecord?
 
-    /// Calls `body` for every record at `asOf` whose region key starts with `prefix` (every record when
-    /// `nil`), in key order; `body` returns `false` to stop.
-    func forEachRecord(prefix: String?, asOf: Date?, _ body: (StoredRecord) throws -> Bool) throws
+    /// A cursor over every record at `asOf` whose region key starts with `prefix` (every record when `nil`),
+    /// in key order. It is valid only while the reader is.
+    func records(prefix: String?, asOf: Date?) throws -> any RecordCursor
 
     /// Calls `body` for every record at `asOf` of a unit above the Gemeinde level (keys of 2, 3, 5 or 9
     /// digits), in key order. Used to count services a Kreis or Land offers for its Gemeinden.
@@ -28,6 +28,23 @@ public protocol TrackingReader: AnyObject {
 
     /// The time of the latest recorded change, if any.
     func latestChange() throws -> Date?
+}
+
+/// Records one at a time, in key order (region, then OZG-ID).
+public protocol RecordCursor: AnyObject {
+    /// The next record, or `nil` at the end.
+    func next() throws -> StoredRecord?
+}
+
+extension TrackingReader {
+    /// Calls `body` for every record at `asOf` whose region key starts with `prefix` (every record when
+    /// `nil`), in key order; `body` returns `false` to stop.
+    public func forEachRecord(prefix: String?, asOf: Date?, _ body: (StoredRecord) throws -> Bool) throws {
+        let cursor = try records(prefix: prefix, asOf: asOf)
+        while let record = try cursor.next() {
+            if try !body(record) { return }
+        }
+    }
 }
 
 /// Writes to the record store. Everything written through one writer lands together, or not at all.
