@@ -21,8 +21,8 @@ struct OZGTrack: ParsableCommand {
         version: "\(Generator.name) \(Generator.version)\nRegion data: \(Generator.destatisAttribution)",
         subcommands: [
             InitCommand.self, SetCommand.self, ImportCommand.self, StatusCommand.self, HistoryCommand.self,
-            DiffCommand.self, CheckCommand.self, DumpCommand.self, CatalogueCommand.self, RegionsCommand.self,
-            About.self,
+            DiffCommand.self, CheckCommand.self, DumpCommand.self, ReportCommand.self, ExportersCommand.self,
+            CatalogueCommand.self, RegionsCommand.self, About.self,
         ]
     )
 

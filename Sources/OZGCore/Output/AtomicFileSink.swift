@@ -37,6 +37,11 @@ public final class AtomicFileSink: OutputSink {
         if buffer.count >= 1 << 16 { try flush() }
     }
 
+    public func write(bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
     private func flush() throws {
         try buffer.withUnsafeBytes { bytes in
             guard let base = bytes.baseAddress else { return }

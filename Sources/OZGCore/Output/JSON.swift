@@ -3,10 +3,14 @@ public import Foundation
 /// JSON as ozgtrack writes it for scripts: keys sorted, indented, slashes unescaped, so that output is
 /// stable from run to run and diffs well.
 public enum JSON {
-    /// An encoder with ozgtrack's settings.
+    /// An encoder with ozgtrack's settings; dates as ISO 8601 (UTC, seconds).
     public static func encoder(pretty: Bool = true) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.string(date))
+        }
         return encoder
     }
 

@@ -5,6 +5,8 @@
 public protocol OutputSink: AnyObject {
     /// Appends UTF-8 text.
     func write(_ text: String) throws
+    /// Appends raw bytes (output of exporter plugins, which need not be text).
+    func write(bytes: UnsafeRawBufferPointer) throws
 }
 
 /// An ``OutputSink`` that keeps everything in memory (for tests and small outputs).
@@ -15,6 +17,8 @@ public final class StringSink: OutputSink {
     public init() {}
 
     public func write(_ text: String) { self.text += text }
+
+    public func write(bytes: UnsafeRawBufferPointer) { text += String(decoding: bytes, as: UTF8.self) }
 }
 
 /// Output that could not be written.

@@ -14,6 +14,11 @@ final class StandardOutput: OutputSink, @unchecked Sendable {
         if buffer.count >= 1 << 16 { try flush() }
     }
 
+    func write(bytes: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
     /// Writes out what is buffered.
     /// - Throws: ``OutputError`` when standard output cannot take it (a full disk, for one).
     func flush() throws {

@@ -1,0 +1,70 @@
+public import OZGCore
+
+/// One JSON document for scripts (schema `ozgtrack-report/1`):
+/// `{"schema": "ozgtrack-report/1", "header": {…}, "rows": [{…}, …], "summary": {…}}`.
+///
+/// Rows are written as they come (the document is never held in memory); the row keys are listed in
+/// ``ReportRowJSON``, header and summary keys follow ``ReportHeader`` and ``ReportSummary``. Keys within
+/// objects are sorted in header and summary and fixed in rows, so that output diffs well.
+public struct JSONExporter: ReportExporter {
+    public let identifier = "json"
+    public let description = "JSON document: header, rows, aggregates (schema ozgtrack-report/1)"
+    public let fileExtension = "json"
+    public let mediaType = "application/json"
+
+    /// The schema name written into every document.
+    public static let schema = "ozgtrack-report/1"
+
+    public init() {}
+
+    public func write(_ report: Report, to sink: any OutputSink) throws {
+        try sink.write("{\n\"schema\": \"\(Self.schema)\",\n\"header\": ")
+        try sink.write(try ReportJSON.header(report.header, pretty: true))
+        try sink.write(",\n\"rows\": [")
+        var first = true
+        var line = ""
+        for row in report.rows() {
+            line.removeAll(keepingCapacity: true)
+            line.append(first ? "\n" : ",\n")
+            ReportRowJSON.append(row, provenance: report.query.provenance, to: &line)
+            try sink.write(line)
+            first = false
+        }
+        let summary = try report.summary()
+        try sink.write("\n],\n\"summary\": ")
+        try sink.write(try ReportJSON.summary(summary, pretty: true))
+        try sink.write("\n}\n")
+    }
+}
+
+/// JSON Lines (schema `ozgtrack-report-jsonl/1`): the format process plugins read on stdin.
+///
+/// One JSON object per line: first `{"type": "header", "schema": "ozgtrack-report-jsonl/1", …header…}`, then
+/// one `{"type": "row", …}` per row (keys as in ``ReportRowJSON``), last `{"type": "summary", …aggregates…}`.
+/// A consumer reads line by line and never needs the whole report in memory. Additions within version 1 only
+/// add keys; a change that removes or renames one gets a new schema version.
+public struct JSONLinesExporter: ReportExporter {
+    public let identifier = "jsonl"
+    public let description = "JSON Lines: header line, row lines, summary line (what exporter plugins receive)"
+    public let fileExtension = "jsonl"
+    public let mediaType = "application/jsonl"
+
+    /// The schema name of the header line.
+    public static let schema = "ozgtrack-report-jsonl/1"
+
+    public init() {}
+
+    public func write(_ report: Report, to sink: any OutputSink) throws {
+        let header = try ReportJSON.header(report.header, pretty: false)
+        try sink.write("{\"type\":\"header\",\"schema\":\"\(Self.schema)\"," + header.dropFirst() + "\n")
+        var line = ""
+        for row in report.rows() {
+            line.removeAll(keepingCapacity: true)
+            ReportRowJSON.append(row, provenance: report.query.provenance, leading: "\"type\":\"row\",", to: &line)
+            line.append("\n")
+            try sink.write(line)
+        }
+        let summary = try ReportJSON.summary(try report.summary(), pretty: false)
+        try sink.write("{\"type\":\"summary\"," + summary.dropFirst() + "\n")
+    }
+}
