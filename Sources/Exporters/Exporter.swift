@@ -16,8 +16,8 @@ public struct ExportOptions: Sendable, Hashable {
 
 /// Writes a report in one format.
 ///
-/// An exporter reads the report's ``Report/header``, its rows (``Report/rows()``, one pass, in key order, not
-/// held in memory) and its aggregates (``Report/summary()``), and writes text into a sink. Exporters are small
+/// An exporter reads the report's `Report.header`, its rows (`Report.rows()`, one pass, in key order, not
+/// held in memory) and its aggregates (`Report.summary()`), and writes text into a sink. Exporters are small
 /// values; the built-ins are listed in ``BuiltinExporters``, third-party ones are added to an
 /// ``ExporterRegistry`` or come as executables named `ozgtrack-exporter-NAME` (see ``ProcessPluginExporter``).
 public protocol ReportExporter: Sendable {

@@ -4,7 +4,7 @@ public import OZGCore
 /// `{"schema": "ozgtrack-report/1", "header": {…}, "rows": [{…}, …], "summary": {…}}`.
 ///
 /// Rows are written as they come (the document is never held in memory); the row keys are listed in
-/// ``ReportRowJSON``, header and summary keys follow ``ReportHeader`` and ``ReportSummary``. Keys within
+/// `ReportRowJSON`, header and summary keys follow `ReportHeader` and `ReportSummary`. Keys within
 /// objects are sorted in header and summary and fixed in rows, so that output diffs well.
 public struct JSONExporter: ReportExporter {
     public let identifier = "json"
@@ -40,7 +40,7 @@ public struct JSONExporter: ReportExporter {
 /// JSON Lines (schema `ozgtrack-report-jsonl/1`): the format process plugins read on stdin.
 ///
 /// One JSON object per line: first `{"type": "header", "schema": "ozgtrack-report-jsonl/1", …header…}`, then
-/// one `{"type": "row", …}` per row (keys as in ``ReportRowJSON``), last `{"type": "summary", …aggregates…}`.
+/// one `{"type": "row", …}` per row (keys as in `ReportRowJSON`), last `{"type": "summary", …aggregates…}`.
 /// A consumer reads line by line and never needs the whole report in memory. Additions within version 1 only
 /// add keys; a change that removes or renames one gets a new schema version.
 public struct JSONLinesExporter: ReportExporter {

@@ -1,3 +1,4 @@
+import Foundation
 import OZGCore
 import Testing
 
@@ -79,5 +80,18 @@ struct KeyTests {
                     ("2025-6-1", false), ("2025-06-01", true), ("01.06.2025", false)])
     func dates(text: String, valid: Bool) {
         #expect((ISODate(text) != nil) == valid)
+    }
+}
+
+@Suite("Timestamps")
+struct TimestampTests {
+    @Test(
+        "are written as UTC ISO 8601 with seconds, the same as Foundation's formatter",
+        arguments: [0.0, 1_735_725_600, 951_782_400, 4_102_444_799, 1_709_164_800.999, -86_400, 1_234_567_890])
+    func format(seconds: Double) {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let date = Date(timeIntervalSince1970: seconds)
+        #expect(Timestamp.string(date) == formatter.string(from: date))
     }
 }

@@ -336,11 +336,21 @@ class SQLiteReader: TrackingReader {
         return try !statement.step()
     }
 
+    /// The prepared look-up of one record, kept: imports into a filled database look up every row.
+    private var currentStatement: RawStatement?
+
     func current(_ key: RecordKey, asOf: Date?) throws -> StoredRecord? {
-        let statement = try RawStatement(
-            db,
-            "SELECT \(Self.versionColumns) FROM record_version WHERE region = ? AND ozg_id = ? AND batch <= ? "
-                + "ORDER BY batch DESC LIMIT 1")
+        let statement: RawStatement
+        if let currentStatement {
+            statement = currentStatement
+            statement.reset()
+        } else {
+            statement = try RawStatement(
+                db,
+                "SELECT \(Self.versionColumns) FROM record_version WHERE region = ? AND ozg_id = ? AND batch <= ? "
+                    + "ORDER BY batch DESC LIMIT 1")
+            currentStatement = statement
+        }
         statement.bind(1, key.region.description)
         statement.bind(2, key.service.value)
         statement.bind(3, try batchBound(asOf))

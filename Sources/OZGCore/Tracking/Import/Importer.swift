@@ -37,10 +37,14 @@ public enum Importer {
 
     /// Imports `sources` in one transaction.
     /// - Parameters:
+    ///   - sources: the inputs, read in order; together they are one import.
+    ///   - store: where to write.
+    ///   - batch: who imports, from where, when.
+    ///   - validator: checks values against the loaded catalogue and registry.
     ///   - dryRun: validate and count, write nothing.
+    ///   - progress: called with the number of rows read so far, every 100,000 rows.
     /// - Throws: ``InputErrors`` listing the bad rows (nothing is written then), an ``InputError`` for a
     ///   file that cannot be read at all, or a ``StoreError``.
-    ///   - progress: called with the number of rows read so far, every 100,000 rows.
     public static func run(
         _ sources: [any RecordSource], into store: any TrackingStore, batch: BatchInfo, validator: RecordValidator,
         dryRun: Bool = false, progress: ((Int) -> Void)? = nil
