@@ -1,0 +1,318 @@
+import CLibXML
+public import OZGCore
+
+/// Reads an ozgtrack XML report (``XMLReportSchema``) back for import: the ministry's workflow of collecting
+/// the municipalities' reports and importing them.
+///
+/// Every `eintrag` with an `umsetzung` becomes an ``ImportRow``: region key, OZG-ID, status, Reifegrad with its
+/// model, `geplantZum`, `onlineSeit`, `url`, `loesung`, `notiz`. Entries without `umsetzung` (untracked) are
+/// passed over; provenance (`aktualisiertAm`, `aktualisiertVon`, `quelle`) is ignored, since the import is a new
+/// change by whoever imports. Values go through the ``RecordValidator`` like those of a CSV import, so unknown
+/// regions and OZG-IDs give the same messages; every error names the file, the line of the offending element
+/// and the element.
+///
+/// The file is streamed with libxml2's `xmlTextReader` and validated against the embedded schema while it is
+/// read; schema violations are reported as row errors with their line, and once one has occurred no further
+/// rows are produced (the import fails anyway) while the remaining violations are still reported. Refused
+/// outright, with an ``InputError`` naming file and line: a DOCTYPE (no DTD is ever read, no entity expanded or
+/// fetched), XML that is not well-formed, an encoding other than UTF-8, input over the size limit.
+public struct XMLRecordSource: RecordSource {
+    /// What an optional element missing from an `umsetzung` means for the stored record.
+    public enum AbsentValues: Sendable {
+        /// The `umsetzung` is the record's whole state: a missing `notiz`, `url`, `reifegrad` … removes the stored
+        /// value (the default; a report lists every value a record has).
+        case cleared
+        /// A missing element means "not given": the stored value stays (as an empty CSV cell).
+        case kept
+    }
+
+    public let file: String
+    let path: String
+    let validator: RecordValidator
+    let maxBytes: Int
+    let absentValues: AbsentValues
+
+    /// - Parameters:
+    ///   - path: the file, or `-` for standard input.
+    ///   - maxBytes: the largest input accepted (see ``XMLInputLimits/maxBytes``).
+    ///   - absentValues: what a missing optional element means (see ``AbsentValues``).
+    public init(
+        path: String, validator: RecordValidator, maxBytes: Int = XMLInputLimits.maxBytes, absentValues: AbsentValues = .cleared
+    ) {
+        self.path = path
+        self.file = path == "-" ? "<stdin>" : path
+        self.validator = validator
+        self.maxBytes = maxBytes
+        self.absentValues = absentValues
+    }
+
+    /// Calls `body` with every row and every row error (schema violations included), in input order.
+    /// - Throws: ``InputError`` naming file and line when the file cannot be read or is refused as a whole
+    ///   (DOCTYPE, not well-formed, too large, not UTF-8); whatever `body` throws.
+    public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        let input = try XMLInputStream(path: path, maxBytes: maxBytes)
+        let diagnostics = LibXMLDiagnostics()
+        try LibXMLErrorScope.run(diagnostics) {
+            let reader = try XMLStreamReader(input: input, diagnostics: diagnostics)
+            var extractor = XMLEntryExtractor(reader: reader, file: input.file)
+            var messages = XMLSchemaMessages()
+            func report() throws {
+                for problem in diagnostics.take() where !problem.isWarning {
+                    if let issue = messages.issue(problem, file: input.file) { try body(.failure(issue.inputError)) }
+                }
+            }
+            while try reader.next() {
+                try report()
+                guard let entry = extractor.step() else { continue }
+                // Rows only from a document valid so far: the schema has checked every value's form.
+                guard diagnostics.errorCount == 0, let result = makeRow(entry, file: input.file) else { continue }
+                try body(result)
+            }
+            try report()
+        }
+    }
+
+    /// The row for one entry, its error, or `nil` when it is passed over (untracked, or skipped as unknown).
+    func makeRow(_ entry: XMLEntry, file: String) -> Result<ImportRow, InputError>? {
+        guard entry.hasImplementation else { return nil }
+        let regionText = entry.text(.region)
+        let serviceText = entry.text(.service)
+        let rowLine = entry.line(.region) ?? entry.line
+        do throws(InputError) {
+            let region: RegionKey?
+            do {
+                region = try validator.region(regionText, field: "regionalschluessel")
+            } catch {
+                throw error.located(file: file, line: entry.line(.region))
+            }
+            guard let region else {
+                validator.skip("\(file):\(rowLine): region \(regionText.quotedForMessage) is not in the registry: skipped")
+                return nil
+            }
+            let service: OZGID?
+            do {
+                service = try validator.service(serviceText, field: "ozgId")
+            } catch {
+                throw error.located(file: file, line: entry.line(.service))
+            }
+            guard let service else {
+                validator.skip("\(file):\(rowLine): OZG-ID \(serviceText.quotedForMessage) is not in the catalogue: skipped")
+                return nil
+            }
+            var texts: [RecordField: String] = [:]
+            for field in XMLEntry.Field.recordFields {
+                if let text = entry.value(field), let recordField = field.recordField { texts[recordField] = text }
+            }
+            var update: RecordUpdate
+            do {
+                update = try validator.update(texts)
+            } catch {
+                let field = XMLEntry.Field.forRecordField(error.field)
+                throw InputError(file: file, line: field.flatMap { entry.line($0) } ?? rowLine, field: field?.elementName ?? error.field, message: error.message)
+            }
+            if let level = update.maturity {
+                do {
+                    try RecordValues.validateMaturity(level, model: update.maturityModel ?? .v1)
+                } catch {
+                    throw InputError(file: file, line: entry.line(.maturity), field: "reifegrad", message: error.message)
+                }
+            }
+            if absentValues == .cleared {
+                for field in XMLEntry.Field.recordFields where field != .status && field != .maturityModel && entry.value(field) == nil {
+                    if let recordField = field.recordField { update.clear.insert(recordField) }
+                }
+            }
+            return .success(ImportRow(file: file, line: rowLine, key: RecordKey(region: region, service: service), update: update))
+        } catch {
+            return .failure(error.located(file: file, line: rowLine))
+        }
+    }
+}
+
+/// The values of one `eintrag` that the import reads, with the line of each.
+struct XMLEntry {
+    enum Field: Int, CaseIterable {
+        case region, service, status, maturity, maturityModel, planned, onlineSince, url, solution, note
+
+        /// The fields of `umsetzung` that become record values.
+        static let recordFields: [Field] = [.status, .maturity, .maturityModel, .planned, .onlineSince, .url, .solution, .note]
+
+        var recordField: RecordField? {
+            switch self {
+            case .region, .service: nil
+            case .status: .status
+            case .maturity: .maturity
+            case .maturityModel: .maturityModel
+            case .planned: .planned
+            case .onlineSince: .onlineSince
+            case .url: .url
+            case .solution: .solution
+            case .note: .note
+            }
+        }
+
+        /// The element (or attribute) name in the XML.
+        var elementName: String {
+            switch self {
+            case .region: "regionalschluessel"
+            case .service: "ozgId"
+            case .status: "status"
+            case .maturity: "reifegrad"
+            case .maturityModel: "modell"
+            case .planned: "geplantZum"
+            case .onlineSince: "onlineSeit"
+            case .url: "url"
+            case .solution: "loesung"
+            case .note: "notiz"
+            }
+        }
+
+        /// The field whose CSV name (as in ``RecordValidator``'s messages) is `name`.
+        static func forRecordField(_ name: String?) -> Field? {
+            guard let name else { return nil }
+            return recordFields.first { $0.recordField?.rawValue == name }
+        }
+    }
+
+    /// The line of the `eintrag` element.
+    var line = 0
+    var hasImplementation = false
+    private var values = [String?](repeating: nil, count: Field.allCases.count)
+    private var lines = [Int?](repeating: nil, count: Field.allCases.count)
+
+    mutating func reset(line: Int) {
+        self.line = line
+        hasImplementation = false
+        for index in values.indices {
+            values[index] = nil
+            lines[index] = nil
+        }
+    }
+
+    mutating func set(_ field: Field, _ value: String, line: Int) {
+        values[field.rawValue] = value
+        lines[field.rawValue] = line
+    }
+
+    func value(_ field: Field) -> String? { values[field.rawValue] }
+    func text(_ field: Field) -> String { values[field.rawValue] ?? "" }
+    func line(_ field: Field) -> Int? { lines[field.rawValue] }
+}
+
+/// Follows the reader through the document and collects each `eintrag`'s values.
+///
+/// Element names are compared by pointer with the reader's interned names (libxml2 interns every element name
+/// in one dictionary), falling back to comparing the text for a name not interned.
+struct XMLEntryExtractor {
+    private enum Tag {
+        case entry, region, service, implementation, field(XMLEntry.Field), other
+    }
+
+    private let reader: XMLStreamReader
+    private var tags: [UnsafePointer<xmlChar>: Tag] = [:]
+    private var entry = XMLEntry()
+    private var inEntry = false
+    /// The section of the entry the reader is in (region, leistung, umsetzung).
+    private var section: Tag = .other
+    /// The field whose text is being collected, its start line, and whether text was seen.
+    private var capturing: XMLEntry.Field?
+    private var captureLine = 0
+    private var captureHasText = false
+    private var buffer: [UInt8] = []
+
+    init(reader: XMLStreamReader, file: String) {
+        self.reader = reader
+        for (name, tag) in Self.names {
+            if let pointer = reader.intern(name) { tags[pointer] = tag }
+        }
+    }
+
+    private static let names: [(StaticString, Tag)] = [
+        (N.eintrag, .entry), (N.region, .region), (N.leistung, .service), (N.umsetzung, .implementation),
+        (N.regionalschluessel, .field(.region)), (N.ozgId, .field(.service)), (N.status, .field(.status)),
+        (N.reifegrad, .field(.maturity)), (N.geplantZum, .field(.planned)), (N.onlineSeit, .field(.onlineSince)),
+        (N.url, .field(.url)), (N.loesung, .field(.solution)), (N.notiz, .field(.note)),
+    ]
+
+    private mutating func tag(_ name: UnsafePointer<xmlChar>?) -> Tag {
+        guard let name else { return .other }
+        if let tag = tags[name] { return tag }
+        let text = String(cString: name)
+        for (candidate, tag) in Self.names where candidate.description == text { return tag }
+        return .other
+    }
+
+    /// Follows the current node; returns the entry when an `eintrag` ends.
+    mutating func step() -> XMLEntry? {
+        let type = reader.nodeType
+        switch type {
+        case Int32(XML_READER_TYPE_ELEMENT.rawValue):
+            let depth = reader.depth
+            if depth == 2 {
+                if case .entry = tag(reader.localName) {
+                    inEntry = true
+                    entry.reset(line: reader.nodeLine)
+                    if reader.isEmptyElement {
+                        inEntry = false
+                        return entry
+                    }
+                }
+                return nil
+            }
+            guard inEntry else { return nil }
+            if depth == 3 {
+                section = tag(reader.localName)
+                if case .implementation = section { entry.hasImplementation = true }
+                return nil
+            }
+            guard depth == 4, case .field(let field) = tag(reader.localName) else { return nil }
+            let belongs: Bool
+            switch section {
+            case .region: belongs = field == .region
+            case .service: belongs = field == .service
+            case .implementation: belongs = field != .region && field != .service
+            default: belongs = false
+            }
+            guard belongs else { return nil }
+            if field == .maturity, let model = reader.attribute(N.modell) {
+                entry.set(.maturityModel, model, line: reader.nodeLine)
+            }
+            capturing = field
+            captureLine = reader.nodeLine
+            captureHasText = false
+            buffer.removeAll(keepingCapacity: true)
+            if reader.isEmptyElement { finishCapture() }
+        case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue),
+            Int32(XML_READER_TYPE_WHITESPACE.rawValue), Int32(XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue):
+            guard capturing != nil, let value = reader.value else { return nil }
+            if !captureHasText {
+                captureHasText = true
+                captureLine = reader.nodeLine
+            }
+            var cursor = value
+            while cursor.pointee != 0 {
+                buffer.append(cursor.pointee)
+                cursor += 1
+            }
+        case Int32(XML_READER_TYPE_END_ELEMENT.rawValue):
+            let depth = reader.depth
+            if depth == 4, capturing != nil {
+                finishCapture()
+            } else if depth == 3 {
+                section = .other
+            } else if depth == 2, inEntry {
+                inEntry = false
+                return entry
+            }
+        default:
+            break
+        }
+        return nil
+    }
+
+    private mutating func finishCapture() {
+        guard let field = capturing else { return }
+        entry.set(field, String(decoding: buffer, as: UTF8.self), line: captureLine)
+        capturing = nil
+    }
+}
