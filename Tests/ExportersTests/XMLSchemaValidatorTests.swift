@@ -79,6 +79,16 @@ struct XMLSchemaValidatorTests {
         #expect(issues.isEmpty == valid, "\(key)")
     }
 
+    @Test("violations before a well-formedness error are listed, then that error")
+    func violationsThenFatal() throws {
+        let text = try String(contentsOfFile: fixture("gemeinde-report.xml"), encoding: .utf8)
+            .replacingOccurrences(of: "<status>online</status>", with: "<status>fertig</status>")
+            .replacingOccurrences(of: "<eintraegeHoehererEbenen>0</eintraegeHoehererEbenen>", with: "<eintraegeHoehererEbenen>0</eintraege>")
+        let issues = try XMLSchemaValidator().validate(string: text, name: "r.xml").issues
+        #expect(issues.map(\.line) == [47, 133])
+        #expect(issues.last?.message == "Opening and ending tag mismatch: eintraegeHoehererEbenen line 133 and eintraege: expected well-formed XML")
+    }
+
     @Test("a document in another namespace is not an ozgtrack report")
     func otherNamespace() throws {
         let result = try XMLSchemaValidator().validate(string: "<umsetzungsbericht xmlns=\"urn:example\" version=\"1\"/>")

@@ -87,8 +87,11 @@ let libXMLStructuredErrorHandler: xmlStructuredErrorFunc = { context, error in
 /// its global, per-thread structured handler rather than a context's own; without one installed it prints
 /// them to standard error. The previous handler is restored afterwards.
 enum LibXMLErrorScope {
+    /// libxml2's one-time set-up, run once per process before first use.
+    private static let initialized: Void = xmlInitParser()
+
     static func run<T, E: Error>(_ diagnostics: LibXMLDiagnostics, _ body: () throws(E) -> T) throws(E) -> T {
-        xmlInitParser()
+        _ = initialized
         let savedHandler = __xmlStructuredError().pointee
         let savedContext = __xmlStructuredErrorContext().pointee
         xmlSetStructuredErrorFunc(diagnostics.opaque, libXMLStructuredErrorHandler)

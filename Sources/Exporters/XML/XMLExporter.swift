@@ -123,8 +123,8 @@ struct XMLReportBody {
         try writer.attribute(N.name, header.generator)
         try writer.attribute(N.version, header.version)
         try writer.end()
-        try writer.element(N.erstelltAm, digits: XMLTimestamp.string(header.createdAt))
-        if let asOf = header.asOf { try writer.element(N.stichtag, digits: XMLTimestamp.string(asOf)) }
+        try writer.element(N.erstelltAm, token: XMLTimestamp.string(header.createdAt))
+        if let asOf = header.asOf { try writer.element(N.stichtag, token: XMLTimestamp.string(asOf)) }
         try edition(N.katalog, header.catalogue)
         try edition(N.gebietsstand, header.territory)
         try writer.start(N.bereich)
@@ -156,39 +156,39 @@ struct XMLReportBody {
     func entry(_ row: ReportRow) throws {
         try writer.start(N.eintrag)
         try writer.start(N.region)
-        try writer.element(N.regionalschluessel, digits: row.region.key.description)
+        try writer.element(N.regionalschluessel, token: row.region.key.description)
         try writer.element(N.name, row.region.name)
-        try writer.element(N.ebene, digits: row.region.level.rawValue)
+        try writer.element(N.ebene, token: row.region.level.rawValue)
         try writer.element(N.berichtseinheit, row.isReportingUnit)
         try writer.end()
         try writer.start(N.leistung)
-        try writer.element(N.ozgId, digits: row.service.id.description)
+        try writer.element(N.ozgId, token: row.service.id.description)
         try writer.element(N.bezeichnung, row.service.name)
         try writer.element(N.themenfeld, row.service.themenfeld)
         try writer.end()
         if let record = row.record { try implementation(record) }
         try writer.element(N.onlineEinschliesslichHoehererEbene, row.isOnlineIncludingHigherLevel)
-        if let via = row.via { try writer.element(N.bereitgestelltDurch, digits: via.description) }
+        if let via = row.via { try writer.element(N.bereitgestelltDurch, token: via.description) }
         try writer.end()
     }
 
     private func implementation(_ record: StoredRecord) throws {
         let values = record.values
         try writer.start(N.umsetzung)
-        try writer.element(N.status, digits: values.status.rawValue)
+        try writer.element(N.status, token: values.status.rawValue)
         if let level = values.maturity {
             try writer.start(N.reifegrad)
             try writer.attribute(N.modell, (values.maturityModel ?? .v1).rawValue)
             try writer.text(String(level))
             try writer.end()
         }
-        if let planned = values.planned { try writer.element(N.geplantZum, digits: planned.description) }
-        if let since = values.onlineSince { try writer.element(N.onlineSeit, digits: since.description) }
+        if let planned = values.planned { try writer.element(N.geplantZum, token: planned.description) }
+        if let since = values.onlineSince { try writer.element(N.onlineSeit, token: since.description) }
         if let url = values.url { try writer.element(N.url, url) }
         if let solution = values.solution { try writer.element(N.loesung, solution) }
         if let note = values.note { try writer.element(N.notiz, note) }
         if provenance {
-            try writer.element(N.aktualisiertAm, digits: XMLTimestamp.string(record.updatedAt))
+            try writer.element(N.aktualisiertAm, token: XMLTimestamp.string(record.updatedAt))
             try writer.element(N.aktualisiertVon, record.updatedBy)
             try writer.element(N.quelle, record.source)
         }

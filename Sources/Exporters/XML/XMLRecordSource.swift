@@ -232,6 +232,11 @@ struct XMLEntryExtractor {
         (N.regionalschluessel, .field(.region)), (N.ozgId, .field(.service)), (N.status, .field(.status)),
         (N.reifegrad, .field(.maturity)), (N.geplantZum, .field(.planned)), (N.onlineSeit, .field(.onlineSince)),
         (N.url, .field(.url)), (N.loesung, .field(.solution)), (N.notiz, .field(.note)),
+        // Names the import passes over, listed so that they are found by pointer too.
+        (N.kopf, .other), (N.eintraege, .other), (N.auswertung, .other), (N.name, .other), (N.ebene, .other),
+        (N.berichtseinheit, .other), (N.bezeichnung, .other), (N.themenfeld, .other), (N.aktualisiertAm, .other),
+        (N.aktualisiertVon, .other), (N.quelle, .other), (N.onlineEinschliesslichHoehererEbene, .other),
+        (N.bereitgestelltDurch, .other),
     ]
 
     private mutating func tag(_ name: UnsafePointer<xmlChar>?) -> Tag {
@@ -275,7 +280,7 @@ struct XMLEntryExtractor {
             }
             guard belongs else { return nil }
             if field == .maturity, let model = reader.attribute(N.modell) {
-                entry.set(.maturityModel, model, line: reader.nodeLine)
+                entry.set(.maturityModel, Self.collapsed(model), line: reader.nodeLine)
             }
             capturing = field
             captureLine = reader.nodeLine
@@ -312,7 +317,21 @@ struct XMLEntryExtractor {
 
     private mutating func finishCapture() {
         guard let field = capturing else { return }
-        entry.set(field, String(decoding: buffer, as: UTF8.self), line: captureLine)
+        var text = String(decoding: buffer, as: UTF8.self)
+        // The schema collapses white space in dates and numbers (" 2025-03-01 " is a valid date); the record
+        // validator takes them as written, so they are trimmed here. Text, keys and the status keep theirs.
+        if field == .maturity || field == .planned || field == .onlineSince { text = Self.collapsed(text) }
+        entry.set(field, text, line: captureLine)
         capturing = nil
+    }
+
+    /// `text` without the XML white space (space, tab, LF, CR) around it.
+    static func collapsed(_ text: String) -> String {
+        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }), let last = scalars.lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(scalars[first...last])
     }
 }

@@ -98,7 +98,7 @@ public struct XMLSchemaValidator: Sendable {
                 }
             } catch {
                 // Problems found before the fatal one, then the fatal one.
-                for problem in diagnostics.take() where !problem.isWarning && problem.isValidity {
+                for problem in reader.problemsBeforeFailure where !problem.isWarning {
                     if let issue = messages.issue(problem, file: input.file) { add(issue) }
                 }
                 add(XMLValidationIssue(file: input.file, line: error.line, field: error.field, message: error.message))

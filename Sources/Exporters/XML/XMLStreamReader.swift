@@ -15,16 +15,18 @@ final class XMLStreamReader {
     private let schema: CompiledXMLSchema
     private let validation: xmlSchemaValidCtxtPtr
     private var finished = false
+    /// The problems reported before the one that ended reading (see ``next()``), not yet taken.
+    private(set) var problemsBeforeFailure: [LibXMLProblem] = []
 
-    /// The parser options: no network, CDATA as text, exact line numbers beyond 65535. Never NOENT, DTDLOAD,
-    /// DTDATTR, DTDVALID, XINCLUDE or HUGE.
-    static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_BIG_LINES.rawValue)
+    /// The parser options: no network, exact line numbers beyond 65535. Never NOENT, DTDLOAD, DTDATTR,
+    /// DTDVALID, XINCLUDE or HUGE. Not NOCDATA either: with schema validation plugged into the reader, libxml2
+    /// 2.9 drops the content of CDATA sections under that option; CDATA nodes are read as text instead.
+    static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue)
 
     /// - Throws: ``XMLSchemaError`` if the embedded schema is broken, ``InputError`` if libxml2 cannot start.
     init(input: XMLInputStream, diagnostics: LibXMLDiagnostics) throws {
         self.input = input
         self.diagnostics = diagnostics
-        xmlInitParser()
         schema = try XMLReportSchema.compile()
         guard let validation = xmlSchemaNewValidCtxt(schema.schema) else {
             throw InputError(file: input.file, message: "cannot be validated: libxml2 could not create a validation context")
@@ -80,8 +82,12 @@ final class XMLStreamReader {
         finished = true
         if let failure = input.failure { throw failure }
         if result == 0 { return false }
+        // libxml2 may go on reporting after the first fatal error; that first one is the cause.
         let problems = diagnostics.take()
-        if let fatal = problems.last(where: { !$0.isWarning && !$0.isValidity }) ?? problems.last(where: { !$0.isWarning }) {
+        let cause = problems.firstIndex { $0.isFatal } ?? problems.firstIndex { !$0.isWarning && !$0.isValidity }
+        problemsBeforeFailure = cause.map { Array(problems[..<$0]) } ?? problems
+        if let cause {
+            let fatal = problems[cause]
             throw InputError(
                 file: input.file, line: fatal.line > 0 ? fatal.line : nil,
                 message: "\(fatal.message.displayed(limit: 300)): expected well-formed XML")

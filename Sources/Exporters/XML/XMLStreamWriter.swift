@@ -154,26 +154,35 @@ final class XMLStreamWriter {
         })
     }
 
-    /// `<name>text</name>` for text that needs no replacement (digits, keys, enumeration values).
+    /// `<name>text</name>` for a constant that needs no escaping (`true`, `false`).
     func element(_ name: StaticString, plain text: StaticString) throws {
-        try check(xmlTextWriterWriteElement(writer, name.utf8Start, text.utf8Start))
+        try check(xmlTextWriterStartElement(writer, name.utf8Start))
+        try check(xmlTextWriterWriteRaw(writer, text.utf8Start))
+        try check(xmlTextWriterEndElement(writer))
     }
 
     func element(_ name: StaticString, _ value: Int) throws {
-        try element(name, digits: String(value))
+        try element(name, token: String(value))
     }
 
     func element(_ name: StaticString, _ value: Bool) throws {
         try element(name, plain: value ? Self.trueText : Self.falseText)
     }
 
-    /// `<name>text</name>` for ASCII text known to be clean (numbers, keys, enumeration values).
-    func element(_ name: StaticString, digits text: String) throws {
+    /// `<name>text</name>` for short ASCII values (numbers, keys, dates, enumeration values): written without
+    /// libxml2's escaping pass when they contain nothing to escape, which is checked here, escaped otherwise.
+    func element(_ name: StaticString, token text: String) throws {
+        guard Self.isPlain(text) else { return try element(name, text) }
+        try check(xmlTextWriterStartElement(writer, name.utf8Start))
         try check(text.withCString { content in
-            content.withMemoryRebound(to: xmlChar.self, capacity: text.utf8.count + 1) {
-                xmlTextWriterWriteElement(writer, name.utf8Start, $0)
-            }
+            content.withMemoryRebound(to: xmlChar.self, capacity: text.utf8.count + 1) { xmlTextWriterWriteRaw(writer, $0) }
         })
+        try check(xmlTextWriterEndElement(writer))
+    }
+
+    /// Whether `text` is printable ASCII without `<`, `>`, `&` and quotes (nothing to escape or replace).
+    private static func isPlain(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 && $0 != 0x22 && $0 != 0x27 }
     }
 
     /// `name="value"` on the element just started; the value is escaped by libxml2 (including tab, line feed
