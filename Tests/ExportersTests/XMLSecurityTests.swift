@@ -1,7 +1,8 @@
-import Exporters
 import Foundation
 import OZGCore
 import Testing
+
+@testable import Exporters
 
 @Suite("XML import security: what is refused, and how")
 struct XMLSecurityTests {
@@ -188,5 +189,64 @@ struct XMLSilenceTests {
         let written = try String(contentsOfFile: capture, encoding: .utf8)
         let libxml2Lines = written.split(separator: "\n").filter { $0.contains(" error : ") || $0.contains(" warning : ") }
         #expect(libxml2Lines == [])
+    }
+}
+
+@Suite("XML import security: elements with very many attributes")
+struct XMLAttributeLimitTests {
+    /// A start tag with `count` attributes.
+    static func tag(_ count: Int) -> String {
+        "<eintrag " + (0..<count).map { "a\($0)=\"\"" }.joined(separator: " ") + "/>"
+    }
+
+    @Test("an element with more attributes than the limit is refused before libxml2 parses it")
+    func refused() throws {
+        let db = try XMLTestDatabase()
+        let text = try String(contentsOfFile: fixture("gemeinde-report.xml"), encoding: .utf8)
+            .replacingOccurrences(of: "<eintraege>", with: "<eintraege>\n" + Self.tag(100_000))
+        let path = try db.file("attributes.xml", text)
+        let start = ContinuousClock.now
+        let error = #expect(throws: InputError.self) {
+            try readAll(XMLRecordSource(path: path, validator: RecordValidator(catalogue: builtIn)))
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(error == InputError(
+            file: path, line: 34,
+            message: "an element has more than 64 attributes: expected at most 64 (ozgtrack's elements have at most six)"))
+    }
+
+    /// Inputs and whether the guard refuses them.
+    static let inputs: [(text: String, refused: Bool)] = {
+        let many = String(repeating: "x=1 ", count: 200)
+        let manyQuoted = String(repeating: "x=\"1\" ", count: 200)
+        var cases: [(String, Bool)] = []
+        cases.append((tag(64), false))
+        cases.append((tag(65), true))
+        cases.append(("<a>" + many + "</a>", false))  // text
+        cases.append(("<a b=\"" + many + "\"/>", false))  // a quoted value
+        cases.append(("<a b='" + manyQuoted + "'/>", false))  // double quotes within single quotes
+        cases.append(("<!--" + many + "-->" + tag(3), false))  // a comment
+        cases.append(("<a><![CDATA[<b " + manyQuoted + ">]]></a>", false))  // CDATA
+        cases.append(("<?pi " + many + "?>" + tag(3), false))  // a processing instruction
+        cases.append(("<!-- -- -->" + tag(65), true))
+        cases.append(("<a><![CDATA[]]]]>" + tag(65) + "</a>", true))
+        return cases
+    }()
+
+    @Test("the limit counts attributes of tags only, across chunk boundaries", arguments: inputs.indices)
+    func counting(_ index: Int) {
+        let (text, refused) = Self.inputs[index]
+        let bytes = Array(text.utf8)
+        for chunk in [1, 2, 3, 7, 4096] {
+            var guardian = XMLMarkupGuard()
+            var found: Int?
+            var start = 0
+            while start < bytes.count, found == nil {
+                let end = min(start + chunk, bytes.count)
+                found = bytes[start..<end].withUnsafeBytes { guardian.scan($0) }
+                start = end
+            }
+            #expect((found != nil) == refused, "chunks of \(chunk)")
+        }
     }
 }

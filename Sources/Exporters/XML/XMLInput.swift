@@ -10,6 +10,10 @@ public enum XMLInputLimits {
     public static let maxBytes = 16 << 30
     /// The most bytes accepted before the root element (XML declaration, comments): 1 MiB.
     public static let maxPrologBytes = 1 << 20
+    /// The most attributes (namespace declarations included) one element may have: 64. ozgtrack's elements have
+    /// at most six; the limit stops libxml2 2.9's duplicate-attribute check, whose time grows with the square
+    /// of the count (100,000 attributes in 1 MB take about 20 seconds), before it starts.
+    public static let maxAttributes = 64
 }
 
 /// The bytes of an XML input, handed to libxml2 in chunks through its read callback.
@@ -34,6 +38,7 @@ final class XMLInputStream {
     private var held: [UInt8] = []
     private var heldOffset = 0
     private var prologChecked = false
+    private var markup = XMLMarkupGuard()
     private var memoryOffset = 0
     private var closed = false
 
@@ -92,8 +97,9 @@ final class XMLInputStream {
         if !prologChecked {
             guard checkProlog() else { return -1 }
         }
+        let count: Int
         if heldOffset < held.count {
-            let count = min(capacity, held.count - heldOffset)
+            count = min(capacity, held.count - heldOffset)
             held.withUnsafeBytes { bytes in
                 if let base = bytes.baseAddress { buffer.copyMemory(from: base + heldOffset, byteCount: count) }
             }
@@ -102,10 +108,18 @@ final class XMLInputStream {
                 held = []
                 heldOffset = 0
             }
-            return Int32(count)
+        } else {
+            count = readRaw(into: buffer, capacity: capacity)
+            if count < 0 { return -1 }
         }
-        let count = readRaw(into: buffer, capacity: capacity)
-        return count < 0 ? -1 : Int32(count)
+        if let line = markup.scan(UnsafeRawBufferPointer(start: buffer, count: count)) {
+            failure = InputError(
+                file: file, line: line,
+                message: "an element has more than \(XMLInputLimits.maxAttributes) attributes: expected at most "
+                    + "\(XMLInputLimits.maxAttributes) (ozgtrack's elements have at most six)")
+            return -1
+        }
+        return Int32(count)
     }
 
     /// Reads until the prolog is decided; keeps what was read for libxml2. `false` when refused.
@@ -275,5 +289,73 @@ enum XMLProlog {
         guard let quote = rest.first, quote == "\"" || quote == "'" else { return nil }
         let value = rest.dropFirst().prefix { $0 != quote }
         return String(value)
+    }
+}
+
+/// Counts the attributes of every tag in the bytes handed to libxml2, before libxml2 parses them, so that an
+/// element with thousands of attributes is refused before libxml2's quadratic duplicate check runs.
+///
+/// A small state machine over the raw bytes that follows text, tags, quoted attribute values, comments,
+/// CDATA sections and processing instructions across chunk boundaries; an `=` inside a tag and outside quotes
+/// is one attribute. (DOCTYPEs never get here: ``XMLProlog`` refuses them.)
+struct XMLMarkupGuard {
+    private enum State {
+        case text, afterLess, afterBang, afterBangDash, tag, quoted(UInt8), comment, cdata, instruction
+    }
+
+    private var state = State.text
+    private var attributes = 0
+    private var line = 1
+    /// The line where the current tag starts.
+    private var tagLine = 1
+    /// The two bytes before the current one (for `-->`, `]]>`, `?>` across chunks).
+    private var last: UInt8 = 0
+    private var beforeLast: UInt8 = 0
+
+    /// Follows `bytes`; the line of a tag with too many attributes, if there is one.
+    mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        for byte in bytes {
+            if byte == 0x0A { line += 1 }
+            switch state {
+            case .text:
+                if byte == 0x3C {  // <
+                    state = .afterLess
+                    tagLine = line
+                }
+            case .afterLess:
+                switch byte {
+                case 0x21: state = .afterBang  // !
+                case 0x3F: state = .instruction  // ?
+                default:
+                    attributes = 0
+                    state = byte == 0x3E ? .text : .tag
+                }
+            case .afterBang:
+                state = byte == 0x2D ? .afterBangDash : byte == 0x5B ? .cdata : .tag  // - or [
+                attributes = 0
+            case .afterBangDash:
+                state = byte == 0x2D ? .comment : .tag
+            case .tag:
+                switch byte {
+                case 0x22, 0x27: state = .quoted(byte)
+                case 0x3D:  // =
+                    attributes += 1
+                    if attributes > XMLInputLimits.maxAttributes { return tagLine }
+                case 0x3E: state = .text
+                default: break
+                }
+            case .quoted(let quote):
+                if byte == quote { state = .tag }
+            case .comment:
+                if byte == 0x3E && last == 0x2D && beforeLast == 0x2D { state = .text }
+            case .cdata:
+                if byte == 0x3E && last == 0x5D && beforeLast == 0x5D { state = .text }
+            case .instruction:
+                if byte == 0x3E && last == 0x3F { state = .text }
+            }
+            beforeLast = last
+            last = byte
+        }
+        return nil
     }
 }
