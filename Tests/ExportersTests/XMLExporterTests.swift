@@ -109,6 +109,14 @@ struct XMLExporterTests {
         #expect(XMLTimestamp.string(date) == Timestamp.string(date))
     }
 
+    @Test("markup in text is escaped and a carriage return is written as a character reference, so parsers keep it")
+    func escaping() throws {
+        let db = try XMLTestDatabase()
+        try db.set("08115003", "10000", RecordUpdate(status: .online, note: "a\rb\r\nc <d> & ]]> \"e\"\tf"))
+        let xml = try db.exportXML(try reproducible("08115003"))
+        #expect(xml.contains("<notiz>a&#13;b&#13;\nc &lt;d&gt; &amp; ]]&gt; &quot;e&quot;\tf</notiz>"))
+    }
+
     @Test("a sink that fails (a full disk) makes the export throw the sink's error")
     func failingSink() throws {
         let db = try XMLTestDatabase()

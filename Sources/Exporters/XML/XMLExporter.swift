@@ -10,11 +10,16 @@ public import OZGCore
 /// the report's query asks for it. The output validates against the schema and reads back with
 /// ``XMLRecordSource``.
 public struct XMLExporter: ReportExporter {
+    /// `xml`.
     public let identifier = "xml"
+    /// One line for `ozgtrack exporters`.
     public let description = "XML in ozgtrack's schema (urn:ozgtrack:umsetzungsbericht:1), for exchange and re-import"
+    /// `xml`.
     public let fileExtension = "xml"
+    /// `application/xml`.
     public let mediaType = "application/xml"
 
+    /// The XML exporter (it has no options).
     public init() {}
 
     /// Writes `report` into `sink`.
@@ -37,79 +42,6 @@ public struct XMLExporter: ReportExporter {
             try writer.finish()
         }
     }
-}
-
-/// The element and attribute names, as C strings that need no conversion.
-enum N {
-    static let umsetzungsbericht: StaticString = "umsetzungsbericht"
-    static let version: StaticString = "version"
-    static let kopf: StaticString = "kopf"
-    static let erzeuger: StaticString = "erzeuger"
-    static let name: StaticString = "name"
-    static let erstelltAm: StaticString = "erstelltAm"
-    static let stichtag: StaticString = "stichtag"
-    static let katalog: StaticString = "katalog"
-    static let gebietsstand: StaticString = "gebietsstand"
-    static let ausgabe: StaticString = "ausgabe"
-    static let stand: StaticString = "stand"
-    static let quelle: StaticString = "quelle"
-    static let lizenz: StaticString = "lizenz"
-    static let bereich: StaticString = "bereich"
-    static let regionalschluessel: StaticString = "regionalschluessel"
-    static let ebene: StaticString = "ebene"
-    static let filter: StaticString = "filter"
-    static let themenfeld: StaticString = "themenfeld"
-    static let nurKommunal: StaticString = "nurKommunal"
-    static let status: StaticString = "status"
-    static let herkunftEnthalten: StaticString = "herkunftEnthalten"
-    static let berichtseinheiten: StaticString = "berichtseinheiten"
-    static let leistungen: StaticString = "leistungen"
-    static let zaehlweise: StaticString = "zaehlweise"
-    static let eintraege: StaticString = "eintraege"
-    static let eintrag: StaticString = "eintrag"
-    static let region: StaticString = "region"
-    static let berichtseinheit: StaticString = "berichtseinheit"
-    static let leistung: StaticString = "leistung"
-    static let ozgId: StaticString = "ozgId"
-    static let bezeichnung: StaticString = "bezeichnung"
-    static let umsetzung: StaticString = "umsetzung"
-    static let reifegrad: StaticString = "reifegrad"
-    static let modell: StaticString = "modell"
-    static let geplantZum: StaticString = "geplantZum"
-    static let onlineSeit: StaticString = "onlineSeit"
-    static let url: StaticString = "url"
-    static let loesung: StaticString = "loesung"
-    static let notiz: StaticString = "notiz"
-    static let aktualisiertAm: StaticString = "aktualisiertAm"
-    static let aktualisiertVon: StaticString = "aktualisiertVon"
-    static let onlineEinschliesslichHoehererEbene: StaticString = "onlineEinschliesslichHoehererEbene"
-    static let bereitgestelltDurch: StaticString = "bereitgestelltDurch"
-    static let auswertung: StaticString = "auswertung"
-    static let gesamt: StaticString = "gesamt"
-    static let nummer: StaticString = "nummer"
-    static let reifegradverteilung: StaticString = "reifegradverteilung"
-    static let stufe: StaticString = "stufe"
-    static let wert: StaticString = "wert"
-    static let anzahl: StaticString = "anzahl"
-    static let abdeckung: StaticString = "abdeckung"
-    static let einheiten: StaticString = "einheiten"
-    static let relevanteEinheiten: StaticString = "relevanteEinheiten"
-    static let eigene: StaticString = "eigene"
-    static let einschliesslichHoehererEbene: StaticString = "einschliesslichHoehererEbene"
-    static let anteil: StaticString = "anteil"
-    static let klasse: StaticString = "klasse"
-    static let nichtZugeordneteEintraege: StaticString = "nichtZugeordneteEintraege"
-    static let eintraegeHoehererEbenen: StaticString = "eintraegeHoehererEbenen"
-    static let erfasst: StaticString = "erfasst"
-    static let nichtBegonnen: StaticString = "nichtBegonnen"
-    static let geplant: StaticString = "geplant"
-    static let inUmsetzung: StaticString = "inUmsetzung"
-    static let online: StaticString = "online"
-    static let nichtZustaendig: StaticString = "nichtZustaendig"
-    static let relevant: StaticString = "relevant"
-    static let onlineEigene: StaticString = "onlineEigene"
-    static let reifegradMindestens3: StaticString = "reifegradMindestens3"
-    static let reifegradModell2: StaticString = "reifegradModell2"
 }
 
 /// The parts of the document, one method each.

@@ -49,7 +49,9 @@ public enum XMLReportSchema {
 
 /// The embedded schema could not be used: a defect of the build, not of the input.
 public struct XMLSchemaError: DescribedError {
+    /// What is wrong with the embedded schema.
     public var message: String
+    /// The message.
     public var description: String { message }
 }
 

@@ -13,6 +13,7 @@ public struct XMLValidationIssue: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong and what was expected.
     public var message: String
 
+    /// An issue at `file:line:column`, in `field`.
     public init(file: String, line: Int?, column: Int? = nil, field: String? = nil, message: String) {
         self.file = file
         self.line = line
@@ -60,6 +61,7 @@ public struct XMLSchemaValidator: Sendable {
     /// How many issues are kept (all are counted).
     public var issueLimit: Int
 
+    /// A validator that accepts input up to `maxBytes` and keeps the first `issueLimit` issues.
     public init(maxBytes: Int = XMLInputLimits.maxBytes, issueLimit: Int = 1_000) {
         self.maxBytes = maxBytes
         self.issueLimit = issueLimit

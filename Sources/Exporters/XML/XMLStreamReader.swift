@@ -80,7 +80,11 @@ final class XMLStreamReader {
             return true
         }
         finished = true
-        if let failure = input.failure { throw failure }
+        if let failure = input.failure {
+            // libxml2's own report of the failed read is left out: the refusal says why.
+            problemsBeforeFailure = diagnostics.take().filter(\.isValidity)
+            throw failure
+        }
         if result == 0 { return false }
         // libxml2 may go on reporting after the first fatal error; that first one is the cause.
         let problems = diagnostics.take()
@@ -100,7 +104,6 @@ final class XMLStreamReader {
     var isEmptyElement: Bool { xmlTextReaderIsEmptyElement(reader) == 1 }
     /// The current node's local name (interned: equal names are usually the same pointer, see ``intern(_:)``).
     var localName: UnsafePointer<xmlChar>? { xmlTextReaderConstLocalName(reader) }
-    var namespaceURI: UnsafePointer<xmlChar>? { xmlTextReaderConstNamespaceUri(reader) }
     /// The text of a text node.
     var value: UnsafePointer<xmlChar>? { xmlTextReaderConstValue(reader) }
 
