@@ -1,0 +1,132 @@
+public import OZGCore
+
+/// Reads an ozgtrack XML report (``XMLReportSchema``) back for import: the ministry's workflow of collecting
+/// the municipalities' reports and importing them.
+///
+/// Every `eintrag` with an `umsetzung` becomes an ``ImportRow``: region key, OZG-ID, status, Reifegrad with its
+/// model, `geplantZum`, `onlineSeit`, `url`, `loesung`, `notiz`. Entries without `umsetzung` (untracked) are
+/// passed over; provenance (`aktualisiertAm`, `aktualisiertVon`, `quelle`) is ignored, since the import is a new
+/// change by whoever imports. Values go through the ``RecordValidator`` like those of a CSV import, so unknown
+/// regions and OZG-IDs give the same messages; every error names the file, the line of the offending element
+/// and the element.
+///
+/// The file is streamed with libxml2's `xmlTextReader` and validated against the embedded schema while it is
+/// read; schema violations are reported as row errors with their line, and once one has occurred no further
+/// rows are produced (the import fails anyway) while the remaining violations are still reported. Refused
+/// outright, with an ``InputError`` naming file and line: a DOCTYPE (no DTD is ever read, no entity expanded or
+/// fetched), XML that is not well-formed, an encoding other than UTF-8, input over the size limit.
+public struct XMLRecordSource: RecordSource {
+    /// What an optional element missing from an `umsetzung` means for the stored record.
+    public enum AbsentValues: Sendable {
+        /// The `umsetzung` is the record's whole state: a missing `notiz`, `url`, `reifegrad` … removes the stored
+        /// value (the default; a report lists every value a record has).
+        case cleared
+        /// A missing element means "not given": the stored value stays (as an empty CSV cell).
+        case kept
+    }
+
+    /// The file name used in messages (`<stdin>` for standard input).
+    public let file: String
+    let path: String
+    let validator: RecordValidator
+    let maxBytes: Int
+    let absentValues: AbsentValues
+
+    /// - Parameters:
+    ///   - path: the file, or `-` for standard input.
+    ///   - maxBytes: the largest input accepted (see ``XMLInputLimits/maxBytes``).
+    ///   - absentValues: what a missing optional element means (see ``AbsentValues``).
+    public init(
+        path: String, validator: RecordValidator, maxBytes: Int = XMLInputLimits.maxBytes, absentValues: AbsentValues = .cleared
+    ) {
+        self.path = path
+        self.file = path == "-" ? "<stdin>" : path
+        self.validator = validator
+        self.maxBytes = maxBytes
+        self.absentValues = absentValues
+    }
+
+    /// Calls `body` with every row and every row error (schema violations included), in input order.
+    /// - Throws: ``InputError`` naming file and line when the file cannot be read or is refused as a whole
+    ///   (DOCTYPE, not well-formed, too large, not UTF-8); whatever `body` throws.
+    public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        let input = try XMLInputStream(path: path, maxBytes: maxBytes)
+        let diagnostics = LibXMLDiagnostics()
+        try LibXMLErrorScope.run(diagnostics) {
+            let reader = try XMLStreamReader(input: input, diagnostics: diagnostics)
+            var extractor = XMLEntryExtractor(reader: reader, file: input.file)
+            var messages = XMLSchemaMessages()
+            func report() throws {
+                for problem in diagnostics.take() where !problem.isWarning {
+                    if let issue = messages.issue(problem, file: input.file) { try body(.failure(issue.inputError)) }
+                }
+            }
+            while try reader.next() {
+                try report()
+                guard let entry = extractor.step() else { continue }
+                // Rows only from a document valid so far: the schema has checked every value's form.
+                guard diagnostics.errorCount == 0, let result = makeRow(entry, file: input.file) else { continue }
+                try body(result)
+            }
+            try report()
+        }
+    }
+
+    /// The row for one entry, its error, or `nil` when it is passed over (untracked, or skipped as unknown).
+    func makeRow(_ entry: XMLEntry, file: String) -> Result<ImportRow, InputError>? {
+        guard entry.hasImplementation else { return nil }
+        let regionText = entry.text(.region)
+        let serviceText = entry.text(.service)
+        let rowLine = entry.line(.region) ?? entry.line
+        do throws(InputError) {
+            let region: RegionKey?
+            do {
+                region = try validator.region(regionText, field: "regionalschluessel")
+            } catch {
+                throw error.located(file: file, line: entry.line(.region))
+            }
+            guard let region else {
+                validator.skip("\(file):\(rowLine): region \(regionText.quotedForMessage) is not in the registry: skipped")
+                return nil
+            }
+            let service: OZGID?
+            do {
+                service = try validator.service(serviceText, field: "ozgId")
+            } catch {
+                throw error.located(file: file, line: entry.line(.service))
+            }
+            guard let service else {
+                validator.skip("\(file):\(rowLine): OZG-ID \(serviceText.quotedForMessage) is not in the catalogue: skipped")
+                return nil
+            }
+            var texts: [RecordField: String] = [:]
+            for field in XMLEntry.Field.recordFields {
+                if let text = entry.value(field), let recordField = field.recordField { texts[recordField] = text }
+            }
+            var update: RecordUpdate
+            do {
+                update = try validator.update(texts)
+            } catch {
+                let field = XMLEntry.Field.forRecordField(error.field)
+                throw InputError(
+                    file: file, line: field.flatMap { entry.line($0) } ?? rowLine, field: field?.elementName ?? error.field,
+                    message: error.message)
+            }
+            if let level = update.maturity {
+                do {
+                    try RecordValues.validateMaturity(level, model: update.maturityModel ?? .v1)
+                } catch {
+                    throw InputError(file: file, line: entry.line(.maturity), field: "reifegrad", message: error.message)
+                }
+            }
+            if absentValues == .cleared {
+                for field in XMLEntry.Field.recordFields where field != .status && field != .maturityModel && entry.value(field) == nil {
+                    if let recordField = field.recordField { update.clear.insert(recordField) }
+                }
+            }
+            return .success(ImportRow(file: file, line: rowLine, key: RecordKey(region: region, service: service), update: update))
+        } catch {
+            return .failure(error.located(file: file, line: rowLine))
+        }
+    }
+}
