@@ -78,4 +78,41 @@ struct ReportCLITests {
             #expect(run.stderr.contains(message), "\(run.stderr)")
         }
     }
+
+    @Test("the ministry workflow: XML reports of several Gemeinden are imported together and reported for the Kreis")
+    func ministryWorkflow() throws {
+        try withTemporaryDirectory { directory in
+            for (gemeinde, service) in [("08115001", "10089"), ("08115054", "10553")] {
+                let db = "\(gemeinde).sqlite"
+                _ = try ozgtrack(["init", "--db", db], in: directory)
+                _ = try ozgtrack(["set", gemeinde, service, "--status", "online", "--maturity", "3", "--db", db], in: directory)
+                let report = try ozgtrack(["report", "--scope", gemeinde, "--format", "xml", "--output", "\(gemeinde).xml", "--db", db], in: directory)
+                #expect(report.status == 0)
+                #expect(try ozgtrack(["validate", "\(gemeinde).xml"], in: directory).status == 0)
+            }
+            _ = try ozgtrack(["init", "--db", "land.sqlite"], in: directory)
+            let imported = try ozgtrack(["import", "08115001.xml", "08115054.xml", "--db", "land.sqlite"], in: directory)
+            #expect(imported.status == 0, "\(imported.stderr)")
+            #expect(imported.stdout.contains("2 inserted"))
+            let check = try ozgtrack(["report", "--scope", "08115", "--format", "json", "--db", "land.sqlite"], in: directory)
+            let object = try #require(try json(check.stdout) as? [String: Any])
+            let overall = try #require((object["summary"] as? [String: Any])?["overall"] as? [String: Any])
+            #expect(overall["online"] as? Int == 2)
+        }
+    }
+
+    @Test("validate: 0 for a valid report, 1 for an invalid one with its lines, 2 for a missing file")
+    func validate() throws {
+        try withTemporaryDirectory { directory in
+            let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures/xml")
+            #expect(try ozgtrack(["validate", fixtures.appendingPathComponent("gemeinde-report.xml").path], in: directory).status == 0)
+            let invalid = try ozgtrack(["validate", fixtures.appendingPathComponent("schema-violations.xml").path], in: directory)
+            #expect(invalid.status == 1)
+            #expect(invalid.stdout.contains("schema-violations.xml:"))
+            let entity = try ozgtrack(["validate", fixtures.appendingPathComponent("external-entity.xml").path], in: directory)
+            #expect(entity.status == 1)
+            #expect(entity.stdout.contains("DOCTYPE"))
+            #expect(try ozgtrack(["validate", "missing.xml"], in: directory).status == 2)
+        }
+    }
 }

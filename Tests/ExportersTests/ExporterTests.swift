@@ -16,7 +16,7 @@ struct GoldenTests {
     @Test(
         "each built-in format, for a Verband (several units) and for one Gemeinde",
         arguments: [
-            ("csv", "csv"), ("markdown", "md"), ("json", "json"), ("jsonl", "jsonl"),
+            ("xml", "xml"), ("csv", "csv"), ("markdown", "md"), ("json", "json"), ("jsonl", "jsonl"),
         ])
     func golden(format: String, fileExtension: String) throws {
         let fixture = try Fixture()
@@ -233,7 +233,7 @@ struct PluginTests {
         try registry.register(Shout())
         #expect(registry.exporter(named: "shout") != nil)
         #expect(throws: ExporterError.self) { try registry.register(CSVExporter()) }
-        #expect(registry.all.map(\.identifier).prefix(4) == ["csv", "markdown", "json", "jsonl"])
+        #expect(registry.all.map(\.identifier).prefix(5) == ["xml", "csv", "markdown", "json", "jsonl"])
     }
 
     /// Writes an executable shell script `ozgtrack-exporter-NAME` into `directory`.

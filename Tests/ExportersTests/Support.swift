@@ -6,13 +6,8 @@ import Testing
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-let catalogue: Catalogue = {
-    do {
-        return try Catalogue.builtIn()
-    } catch {
-        preconditionFailure("the built-in catalogue does not load: \(error)")
-    }
-}()
+/// The built-in catalogue (loaded once, in XMLTestSupport.swift).
+var catalogue: Catalogue { builtIn }
 
 /// A small, fixed, synthetic dataset (test data, not facts about these places): the Gemeindeverband
 /// 081155001 (Aidlingen and Grafenau in Kreis Böblingen) in the Themenfeld Recht & Ordnung, with records of

@@ -2,10 +2,6 @@ import Exporters
 import Foundation
 import OZGCore
 
-/// The repository root (fixtures live under `Tests/Fixtures/xml/`).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
 /// A fixture file's path.
 func fixture(_ name: String) -> String { packageRoot.appendingPathComponent("Tests/Fixtures/xml/\(name)").path }
 
@@ -109,6 +105,11 @@ final class FailingSink: OutputSink {
 
     func write(_ text: String) throws {
         written += text.utf8.count
+        if written > limit { throw OutputError.cannotWrite(target: "test.xml", reason: "No space left on device") }
+    }
+
+    func write(bytes: UnsafeRawBufferPointer) throws {
+        written += bytes.count
         if written > limit { throw OutputError.cannotWrite(target: "test.xml", reason: "No space left on device") }
     }
 }

@@ -39,7 +39,7 @@ struct XMLEntry {
             }
         }
 
-        /// The field whose CSV name (as in ``RecordValidator``'s messages) is `name`.
+        /// The field whose CSV name (as in `RecordValidator`'s messages) is `name`.
         static func forRecordField(_ name: String?) -> Field? {
             guard let name else { return nil }
             return recordFields.first { $0.recordField?.rawValue == name }

@@ -5,7 +5,7 @@ import OZGCore
 public enum XMLInputLimits {
     /// The largest XML input accepted: 16 GiB. Input is streamed (never held in memory), so the limit bounds
     /// the work hostile input can cause rather than memory; a national report of about six million rows is
-    /// roughly 3 GB (6 GB with every record filled in and provenance). Larger than ``InputFile/maxBytes``
+    /// roughly 3 GB (6 GB with every record filled in and provenance). Larger than `InputFile.maxBytes`
     /// because the XML format repeats names on every row.
     public static let maxBytes = 16 << 30
     /// The most bytes accepted before the root element (XML declaration, comments): 1 MiB.
@@ -43,7 +43,7 @@ final class XMLInputStream {
     private var closed = false
 
     /// Opens `path` (`-` for standard input).
-    /// - Throws: ``InputError`` naming the file when it does not exist, is a directory, cannot be opened or is
+    /// - Throws: `InputError` naming the file when it does not exist, is a directory, cannot be opened or is
     ///   larger than `maxBytes`.
     init(path: String, maxBytes: Int) throws(InputError) {
         self.maxBytes = maxBytes

@@ -3,17 +3,17 @@ public import OZGCore
 /// Reads an ozgtrack XML report (``XMLReportSchema``) back for import: the ministry's workflow of collecting
 /// the municipalities' reports and importing them.
 ///
-/// Every `eintrag` with an `umsetzung` becomes an ``ImportRow``: region key, OZG-ID, status, Reifegrad with its
+/// Every `eintrag` with an `umsetzung` becomes an `ImportRow`: region key, OZG-ID, status, Reifegrad with its
 /// model, `geplantZum`, `onlineSeit`, `url`, `loesung`, `notiz`. Entries without `umsetzung` (untracked) are
 /// passed over; provenance (`aktualisiertAm`, `aktualisiertVon`, `quelle`) is ignored, since the import is a new
-/// change by whoever imports. Values go through the ``RecordValidator`` like those of a CSV import, so unknown
+/// change by whoever imports. Values go through the `RecordValidator` like those of a CSV import, so unknown
 /// regions and OZG-IDs give the same messages; every error names the file, the line of the offending element
 /// and the element.
 ///
 /// The file is streamed with libxml2's `xmlTextReader` and validated against the embedded schema while it is
 /// read; schema violations are reported as row errors with their line, and once one has occurred no further
 /// rows are produced (the import fails anyway) while the remaining violations are still reported. Refused
-/// outright, with an ``InputError`` naming file and line: a DOCTYPE (no DTD is ever read, no entity expanded or
+/// outright, with an `InputError` naming file and line: a DOCTYPE (no DTD is ever read, no entity expanded or
 /// fetched), XML that is not well-formed, an encoding other than UTF-8, input over the size limit.
 public struct XMLRecordSource: RecordSource {
     /// What an optional element missing from an `umsetzung` means for the stored record.
@@ -34,6 +34,7 @@ public struct XMLRecordSource: RecordSource {
 
     /// - Parameters:
     ///   - path: the file, or `-` for standard input.
+    ///   - validator: checks values against the loaded catalogue and registry (as for CSV).
     ///   - maxBytes: the largest input accepted (see ``XMLInputLimits/maxBytes``).
     ///   - absentValues: what a missing optional element means (see ``AbsentValues``).
     public init(
@@ -47,7 +48,7 @@ public struct XMLRecordSource: RecordSource {
     }
 
     /// Calls `body` with every row and every row error (schema violations included), in input order.
-    /// - Throws: ``InputError`` naming file and line when the file cannot be read or is refused as a whole
+    /// - Throws: `InputError` naming file and line when the file cannot be read or is refused as a whole
     ///   (DOCTYPE, not well-formed, too large, not UTF-8); whatever `body` throws.
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
         let input = try XMLInputStream(path: path, maxBytes: maxBytes)

@@ -22,7 +22,7 @@ public struct XMLValidationIssue: Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    /// The issue as an ``InputError`` (without the column).
+    /// The issue as an `InputError` (without the column).
     public var inputError: InputError { InputError(file: file, line: line, field: field, message: message) }
 
     /// `FILE:LINE:COLUMN: field: message`.
@@ -68,7 +68,7 @@ public struct XMLSchemaValidator: Sendable {
     }
 
     /// Validates the file at `path` (`-` for standard input).
-    /// - Throws: ``InputError`` when the file cannot be opened or is larger than ``maxBytes``; everything about
+    /// - Throws: `InputError` when the file cannot be opened or is larger than ``maxBytes``; everything about
     ///   its content (not well-formed, a DOCTYPE, schema violations) is returned as issues.
     public func validate(file path: String) throws -> XMLValidationResult {
         try run(try XMLInputStream(path: path, maxBytes: maxBytes))

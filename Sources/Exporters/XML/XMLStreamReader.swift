@@ -23,7 +23,7 @@ final class XMLStreamReader {
     /// 2.9 drops the content of CDATA sections under that option; CDATA nodes are read as text instead.
     static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue)
 
-    /// - Throws: ``XMLSchemaError`` if the embedded schema is broken, ``InputError`` if libxml2 cannot start.
+    /// - Throws: ``XMLSchemaError`` if the embedded schema is broken, `InputError` if libxml2 cannot start.
     init(input: XMLInputStream, diagnostics: LibXMLDiagnostics) throws {
         self.input = input
         self.diagnostics = diagnostics
@@ -64,7 +64,7 @@ final class XMLStreamReader {
     }
 
     /// Moves to the next node; `false` at the end of the document.
-    /// - Throws: ``InputError`` with file and line when the input is refused (DOCTYPE, size, encoding) or is not
+    /// - Throws: `InputError` with file and line when the input is refused (DOCTYPE, size, encoding) or is not
     ///   well-formed; reading cannot go on then.
     func next() throws(InputError) -> Bool {
         guard !finished else { return false }

@@ -1,7 +1,7 @@
 import CLibXML
 import OZGCore
 
-/// Passes libxml2's output to an ``OutputSink`` as it is produced.
+/// Passes libxml2's output to an `OutputSink` as it is produced.
 ///
 /// libxml2 hands over bytes in chunks of a few kilobytes that may end inside a UTF-8 sequence; the incomplete
 /// tail is kept for the next chunk so that every piece the sink receives is whole text. A sink error is kept
@@ -70,7 +70,7 @@ final class SinkBridge {
 }
 
 /// A thin, throwing layer over libxml2's `xmlTextWriter`, writing UTF-8 with indentation into an
-/// ``OutputSink``. Element and attribute names are `StaticString`s, passed to C without copying.
+/// `OutputSink`. Element and attribute names are `StaticString`s, passed to C without copying.
 final class XMLStreamWriter {
     private let writer: xmlTextWriterPtr
     private let bridge: SinkBridge

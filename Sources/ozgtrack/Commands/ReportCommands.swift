@@ -117,3 +117,59 @@ struct ExportersCommand: ParsableCommand {
         }
     }
 }
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check an XML file against ozgtrack's report schema; print every error with its line.",
+        discussion: """
+            The file is read without network access, DTDs or entities (a DOCTYPE is refused).
+            Exit codes: 0 valid, 1 invalid, 2 the file cannot be read.
+            """)
+    @Argument(help: "The XML file ('-' for standard input).") var file: String
+    @Option(help: "Output: text or json.") var format: ResultFormat = .text
+
+    struct Outcome: Encodable {
+        struct Issue: Encodable {
+            var line: Int?
+            var column: Int?
+            var field: String?
+            var message: String
+        }
+        var file: String
+        var valid: Bool
+        var errors: Int
+        var issues: [Issue]
+    }
+
+    func run() throws {
+        let result = try XMLSchemaValidator().validate(file: file)
+        switch format {
+        case .json:
+            try Listing.printJSON(
+                Outcome(
+                    file: result.file, valid: result.isValid, errors: result.total,
+                    issues: result.issues.map { .init(line: $0.line, column: $0.column, field: $0.field, message: $0.message) }))
+        case .text:
+            var text = result.issues.map(\.description).joined(separator: "\n")
+            if !text.isEmpty { text += "\n" }
+            if result.total > result.issues.count { text += "… and \(result.total - result.issues.count) more errors\n" }
+            text += result.isValid
+                ? "\(result.file) is valid (schema \(XMLReportSchema.namespace))\n"
+                : "\(result.file) is not valid: \(result.total) error\(result.total == 1 ? "" : "s")\n"
+            try StandardOutput.shared.write(text)
+            try StandardOutput.shared.flush()
+        }
+        if !result.isValid { throw ExitCode(1) }
+    }
+}
+
+struct SchemaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema", abstract: "Print the XML schema (XSD) of ozgtrack's XML report.")
+
+    func run() throws {
+        try StandardOutput.shared.write(XMLReportSchema.text.hasSuffix("\n") ? XMLReportSchema.text : XMLReportSchema.text + "\n")
+        try StandardOutput.shared.flush()
+    }
+}

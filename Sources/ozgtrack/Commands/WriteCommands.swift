@@ -1,4 +1,5 @@
 import ArgumentParser
+import Exporters
 import Foundation
 import OZGCore
 
@@ -121,7 +122,7 @@ struct SetCommand: ParsableCommand {
 
 /// The input formats of `import`.
 enum ImportFormat: String, CaseIterable, ExpressibleByArgument {
-    case csv, json, dashboard
+    case csv, json, dashboard, xml
 }
 
 struct ImportCommand: ParsableCommand {
@@ -132,7 +133,9 @@ struct ImportCommand: ParsableCommand {
             Formats: csv (header region,ozg_id,status,maturity,maturity_model,planned,online_since,url,solution,note; \
             UTF-8 with or without BOM; ',' or ';'; CRLF or LF; empty cells mean "not given"), json (an array of \
             objects with the same keys), dashboard (the open-data export of the Dashboard Digitale Verwaltung, CSV \
-            or JSON pages). Default: by the file's extension, else csv.
+            or JSON pages), xml (ozgtrack's XML report, validated against its schema while read; each entry with \
+            an 'umsetzung' replaces the record's values, fields it leaves out are cleared). Default: by the file's \
+            extension, else csv.
 
             Any bad row: nothing is written, every bad row is reported as FILE:LINE: message (the first 50, with \
             the total), exit 2. The same region and OZG-ID twice is an error. Several files are one import.
@@ -166,6 +169,7 @@ struct ImportCommand: ParsableCommand {
             case .csv: return CSVRecordSource(path: path, validator: validator, delimiter: csvDelimiter)
             case .json: return JSONRecordSource(path: path, validator: validator)
             case .dashboard: return DashboardSource(path: path, validator: validator, delimiter: csvDelimiter)
+            case .xml: return XMLRecordSource(path: path, validator: validator)
             }
         }
         let source = files.map { $0 == "-" ? "<stdin>" : URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
@@ -197,6 +201,7 @@ struct ImportCommand: ParsableCommand {
     static func format(of path: String) -> ImportFormat {
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
         case "json": .json
+        case "xml": .xml
         default: .csv
         }
     }
