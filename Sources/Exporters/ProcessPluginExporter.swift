@@ -96,43 +96,17 @@ public struct ProcessPluginExporter: ReportExporter {
     }
 }
 
-/// Writes to a file descriptor (a pipe), buffered.
+/// Writes to a file descriptor (the plugin's input pipe).
 final class DescriptorSink: OutputSink {
-    private let descriptor: Int32
-    private let name: String
-    private var buffer: [UInt8] = []
+    private let writer: DescriptorWriter
 
-    init(descriptor: Int32, name: String) {
-        self.descriptor = descriptor
-        self.name = name
-        buffer.reserveCapacity(1 << 16)
-    }
+    init(descriptor: Int32, name: String) { writer = DescriptorWriter(descriptor: descriptor, name: name) }
 
-    func write(_ text: String) throws {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 16 { try flush() }
-    }
+    func write(_ text: String) throws { try writer.write(text) }
 
-    func write(bytes: UnsafeRawBufferPointer) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { try flush() }
-    }
+    func write(bytes: UnsafeRawBufferPointer) throws { try writer.write(bytes: bytes) }
 
-    func flush() throws {
-        defer { buffer.removeAll(keepingCapacity: true) }
-        try buffer.withUnsafeBytes { bytes in
-            guard let base = bytes.baseAddress else { return }
-            var offset = 0
-            while offset < bytes.count {
-                let written = Foundation.write(descriptor, base + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw OutputError.cannotWrite(target: name, reason: String(cString: strerror(errno)))
-                }
-                offset += written
-            }
-        }
-    }
+    func flush() throws { try writer.flush() }
 }
 
 /// Copies a plugin's standard output into the sink and collects its standard error, on two threads of its

@@ -101,14 +101,6 @@ struct XMLExporterTests {
         #expect(XMLReportBody.decimal(value) == text)
     }
 
-    @Test("times are written as Timestamp writes them: UTC, whole seconds", arguments: [
-        0.0, 1_764_000_000, 1_764_000_000.999, 951_782_400 /* 2000-02-29 */, 4_102_444_799 /* 2099-12-31T23:59:59 */, -86_401,
-    ])
-    func timestamps(_ seconds: Double) {
-        let date = Date(timeIntervalSince1970: seconds)
-        #expect(XMLTimestamp.string(date) == Timestamp.string(date))
-    }
-
     @Test("markup in text is escaped and a carriage return is written as a character reference, so parsers keep it")
     func escaping() throws {
         let db = try XMLTestDatabase()

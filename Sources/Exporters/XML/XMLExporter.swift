@@ -55,8 +55,8 @@ struct XMLReportBody {
         try writer.attribute(N.name, header.generator)
         try writer.attribute(N.version, header.version)
         try writer.end()
-        try writer.element(N.erstelltAm, token: XMLTimestamp.string(header.createdAt))
-        if let asOf = header.asOf { try writer.element(N.stichtag, token: XMLTimestamp.string(asOf)) }
+        try writer.element(N.erstelltAm, token: Timestamp.string(header.createdAt))
+        if let asOf = header.asOf { try writer.element(N.stichtag, token: Timestamp.string(asOf)) }
         try edition(N.katalog, header.catalogue)
         try edition(N.gebietsstand, header.territory)
         try writer.start(N.bereich)
@@ -120,7 +120,7 @@ struct XMLReportBody {
         if let solution = values.solution { try writer.element(N.loesung, solution) }
         if let note = values.note { try writer.element(N.notiz, note) }
         if provenance {
-            try writer.element(N.aktualisiertAm, token: XMLTimestamp.string(record.updatedAt))
+            try writer.element(N.aktualisiertAm, token: Timestamp.string(record.updatedAt))
             try writer.element(N.aktualisiertVon, record.updatedBy)
             try writer.element(N.quelle, record.source)
         }

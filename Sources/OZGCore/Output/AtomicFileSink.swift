@@ -8,7 +8,7 @@ public final class AtomicFileSink: OutputSink {
     public let path: String
     private let temporaryPath: String
     private let descriptor: Int32
-    private var buffer: [UInt8] = []
+    private let writer: DescriptorWriter
     private var finished = false
 
     /// Opens a temporary file in the target's directory.
@@ -27,42 +27,20 @@ public final class AtomicFileSink: OutputSink {
         guard descriptor >= 0 else {
             throw OutputError.cannotWrite(target: path, reason: String(cString: strerror(errno)))
         }
-        buffer.reserveCapacity(1 << 16)
+        writer = DescriptorWriter(descriptor: descriptor, name: path)
     }
 
     deinit { discard() }
 
-    public func write(_ text: String) throws {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 16 { try flush() }
-    }
+    public func write(_ text: String) throws { try writer.write(text) }
 
-    public func write(bytes: UnsafeRawBufferPointer) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { try flush() }
-    }
-
-    private func flush() throws {
-        try buffer.withUnsafeBytes { bytes in
-            guard let base = bytes.baseAddress else { return }
-            var offset = 0
-            while offset < bytes.count {
-                let written = Foundation.write(descriptor, base + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw OutputError.cannotWrite(target: path, reason: String(cString: strerror(errno)))
-                }
-                offset += written
-            }
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
+    public func write(bytes: UnsafeRawBufferPointer) throws { try writer.write(bytes: bytes) }
 
     /// Flushes to disk and puts the file in place.
     public func commit() throws {
         guard !finished else { return }
         do {
-            try flush()
+            try writer.flush()
             guard fsync(descriptor) == 0 else {
                 throw OutputError.cannotWrite(target: path, reason: String(cString: strerror(errno)))
             }

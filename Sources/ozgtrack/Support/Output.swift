@@ -5,38 +5,17 @@ import OZGCore
 /// Writes to standard output through a buffer: data goes to stdout, messages to stderr.
 final class StandardOutput: OutputSink, @unchecked Sendable {
     static let shared = StandardOutput()
-    private var buffer: [UInt8] = []
+    private let writer = DescriptorWriter(descriptor: 1, name: "standard output")
 
-    private init() { buffer.reserveCapacity(1 << 16) }
+    private init() {}
 
-    func write(_ text: String) throws {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 16 { try flush() }
-    }
+    func write(_ text: String) throws { try writer.write(text) }
 
-    func write(bytes: UnsafeRawBufferPointer) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { try flush() }
-    }
+    func write(bytes: UnsafeRawBufferPointer) throws { try writer.write(bytes: bytes) }
 
     /// Writes out what is buffered.
     /// - Throws: ``OutputError`` when standard output cannot take it (a full disk, for one).
-    func flush() throws {
-        guard !buffer.isEmpty else { return }
-        defer { buffer.removeAll(keepingCapacity: true) }
-        try buffer.withUnsafeBytes { bytes in
-            guard let base = bytes.baseAddress else { return }
-            var offset = 0
-            while offset < bytes.count {
-                let written = Foundation.write(1, base + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw OutputError.cannotWrite(target: "standard output", reason: String(cString: strerror(errno)))
-                }
-                offset += written
-            }
-        }
-    }
+    func flush() throws { try writer.flush() }
 }
 
 /// Prints a message to standard error.
