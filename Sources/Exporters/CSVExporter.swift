@@ -1,4 +1,5 @@
 public import OZGCore
+import Foundation
 
 /// CSV for spreadsheets (RFC 4180): UTF-8, CRLF line ends, one header row, one row per report row.
 ///
@@ -31,47 +32,108 @@ public struct CSVExporter: ReportExporter {
         ] + (provenance ? ["updated_at", "updated_by", "source"] : [])
     }
 
+    /// `status,status_de` per status code, and for untracked rows (the delimiter is put in when writing).
+    private var statusText: [[UInt8]] {
+        let separator = String(options.csvDelimiter)
+        return Status.allCases.sorted { $0.code < $1.code }.map { Array(($0.rawValue + separator + $0.german).utf8) }
+    }
+    private var untrackedText: [UInt8] { Array(("untracked" + String(options.csvDelimiter) + "nicht erfasst").utf8) }
+
     /// `value` as a cell: neutralised when it could start a formula, then quoted when needed.
-    static func cell(_ value: String, delimiter: Character, neutralise: Bool, into out: inout String) {
-        var text = value
-        if neutralise, let first = value.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
-            text = "'" + value
-        }
-        out.append(CSVFormat.field(text, delimiter: delimiter))
+    static func cell(_ value: String, delimiter: Character, neutralise: Bool) -> String {
+        String(decoding: ByteWriter.encoded { $0.appendCSVField(value, delimiter: delimiter.asciiValue ?? 0x2C, neutralise: neutralise) }, as: UTF8.self)
     }
 
     public func write(_ report: Report, to sink: any OutputSink) throws {
-        let delimiter = options.csvDelimiter
-        let separator = String(delimiter)
+        let delimiter = options.csvDelimiter.asciiValue ?? 0x2C
+        let neutralise = options.neutraliseFormulas
         let provenance = report.query.provenance
-        var line = options.byteOrderMark ? "\u{FEFF}" : ""
-        line += Self.columns(provenance: provenance).joined(separator: separator) + "\r\n"
-        try sink.write(line)
-        for row in report.rows() {
-            line.removeAll(keepingCapacity: true)
-            let values = row.record?.values
-            let texts: [String] = [
-                row.region.key.description, row.region.name, row.region.level.rawValue, row.isReportingUnit ? "true" : "false",
-                row.service.id.description, row.service.name, String(row.service.themenfeld),
-                values?.status.rawValue ?? "untracked", values?.status.german ?? "nicht erfasst",
-                values?.maturity.map(String.init) ?? "", values?.maturityModel.map { String($0.rawValue) } ?? "",
-                values?.planned?.description ?? "", values?.onlineSince?.description ?? "", values?.url ?? "",
-                values?.solution ?? "", values?.note ?? "", row.isOnline ? "true" : "false",
-                row.isOnlineIncludingHigherLevel ? "true" : "false", row.via?.description ?? "",
-            ]
-            for (index, text) in texts.enumerated() {
-                if index > 0 { line.append(delimiter) }
-                Self.cell(text, delimiter: delimiter, neutralise: options.neutraliseFormulas, into: &line)
+        var out = ByteWriter(sink: sink)
+        if options.byteOrderMark { out.append([0xEF, 0xBB, 0xBF]) }
+        out.append(Self.columns(provenance: provenance).joined(separator: String(options.csvDelimiter)) + "\r\n")
+        let statusText = self.statusText
+        let untrackedText = self.untrackedText
+        let rows = report.rows()
+        let regions = rows.regionList
+        let services = rows.serviceList
+        // The columns of a region and of a service repeat on hundreds of rows: encoded once each.
+        var regionColumns = EncodedCache(count: regions.count)
+        var serviceColumns = EncodedCache(count: services.count)
+        var lastUpdate: (Date, [UInt8])?
+        func field(_ text: String, _ out: inout ByteWriter) {
+            out.appendCSVField(text, delimiter: delimiter, neutralise: neutralise)
+        }
+        while let row = rows.nextView() {
+            regionColumns.append(row.region, to: &out) { writer in
+                let region = regions[row.region]
+                field(region.key.description, &writer)
+                writer.append(ascii: delimiter)
+                field(region.name, &writer)
+                writer.append(ascii: delimiter)
+                writer.append(region.level.rawValue)
+                writer.append(ascii: delimiter)
+                writer.append(row.isReportingUnit ? "true" : "false")
+                writer.append(ascii: delimiter)
             }
+            serviceColumns.append(row.service, to: &out) { writer in
+                let service = services[row.service]
+                writer.append(service.id.description)
+                writer.append(ascii: delimiter)
+                field(service.name, &writer)
+                writer.append(ascii: delimiter)
+                writer.append(service.themenfeld)
+                writer.append(ascii: delimiter)
+            }
+            if let values = row.values {
+                out.append(statusText[values.status.code])
+                out.append(ascii: delimiter)
+                if let maturity = values.maturity { out.append(maturity) }
+                out.append(ascii: delimiter)
+                if let model = values.maturityModel { out.append(model.rawValue) }
+                out.append(ascii: delimiter)
+                if let planned = values.planned { out.append(planned) }
+                out.append(ascii: delimiter)
+                if let since = values.onlineSince { out.append(since) }
+                out.append(ascii: delimiter)
+                if let url = values.url { field(url, &out) }
+                out.append(ascii: delimiter)
+                if let solution = values.solution { field(solution, &out) }
+                out.append(ascii: delimiter)
+                if let note = values.note { field(note, &out) }
+                out.append(ascii: delimiter)
+            } else {
+                out.append(untrackedText)
+                for _ in 0..<8 { out.append(ascii: delimiter) }
+            }
+            out.append(row.isOnline ? "true" as StaticString : "false")
+            out.append(ascii: delimiter)
+            out.append(row.isOnlineIncludingHigherLevel ? "true" as StaticString : "false")
+            out.append(ascii: delimiter)
+            if let via = row.via { out.append(via.description) }
             if provenance {
-                for text in [row.record.map { Timestamp.string($0.updatedAt) } ?? "", row.record?.updatedBy ?? "", row.record?.source ?? ""] {
-                    line.append(delimiter)
-                    Self.cell(text, delimiter: delimiter, neutralise: options.neutraliseFormulas, into: &line)
+                out.append(ascii: delimiter)
+                if let updatedAt = row.updatedAt {
+                    if let last = lastUpdate, last.0 == updatedAt {
+                        out.append(last.1)
+                    } else {
+                        let encoded = Array(Timestamp.string(updatedAt).utf8)
+                        lastUpdate = (updatedAt, encoded)
+                        out.append(encoded)
+                    }
+                    out.append(ascii: delimiter)
+                    field(row.updatedBy ?? "", &out)
+                    out.append(ascii: delimiter)
+                    field(row.source ?? "", &out)
+                } else {
+                    out.append(ascii: delimiter)
+                    out.append(ascii: delimiter)
                 }
             }
-            line.append("\r\n")
-            try sink.write(line)
+            out.append(ascii: 0x0D)
+            out.append(ascii: 0x0A)
+            try out.flushIfFull()
         }
+        try out.flush()
         _ = try report.summary()  // surfaces an error that ended the rows early
     }
 }

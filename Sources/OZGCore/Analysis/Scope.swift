@@ -113,9 +113,12 @@ public struct HigherLevelIndex: Sendable {
     public var isEmpty: Bool { online.isEmpty }
 
     /// The units above `unit` that offer something online, nearest first.
-    public func providers(above unit: Region) -> [(key: RegionKey, services: ServiceSet)] {
+    public func providers(above unit: Region) -> [(key: RegionKey, services: ServiceSet)] { providers(above: unit.key) }
+
+    /// The units above the unit `key` that offer something online, nearest first.
+    public func providers(above key: RegionKey) -> [(key: RegionKey, services: ServiceSet)] {
         guard !online.isEmpty else { return [] }
-        return registry.ancestors(of: unit.key).compactMap { ancestor in
+        return registry.ancestors(of: key).compactMap { ancestor in
             online[ancestor.key.description].map { (ancestor.key, $0) }
         }
     }

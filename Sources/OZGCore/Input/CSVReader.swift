@@ -37,6 +37,8 @@ public final class CSVReader {
     public private(set) var line = 0
     /// The number of fields in the current record.
     public private(set) var count = 0
+    /// The byte offset where the next record starts (everything before it has been read).
+    public var offset: Int { position }
 
     private let base: UnsafePointer<UInt8>?
     private let end: Int

@@ -43,6 +43,22 @@ public struct ISODate: Hashable, Comparable, Sendable, CustomStringConvertible, 
         return date
     }
 
+    /// The date as the number YYYYMMDD (how the store keeps it).
+    public var packed: Int { year * 10_000 + month * 100 + day }
+
+    /// A date from the number YYYYMMDD; `nil` when it is not a real date.
+    public init?(packed: Int) {
+        let year = packed / 10_000
+        let month = packed / 100 % 100
+        let day = packed % 100
+        guard year >= 1900, year <= 9999, (1...12).contains(month), day >= 1, day <= ISODate.days(in: month, of: year) else {
+            return nil
+        }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
     /// The date of `date` in UTC.
     public init(_ date: Date) {
         var calendar = Calendar(identifier: .gregorian)

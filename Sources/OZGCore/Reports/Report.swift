@@ -112,6 +112,16 @@ public struct ReportRow: Sendable {
     public var record: StoredRecord?
     /// The nearest unit above that offers the service online, when the unit's own record is not online.
     public var via: RegionKey?
+    /// Whether the row passes the status filter (rows that do not still count in the aggregates).
+    var isListed = true
+
+    public init(region: Region, isReportingUnit: Bool, service: OZGService, record: StoredRecord?, via: RegionKey?) {
+        self.region = region
+        self.isReportingUnit = isReportingUnit
+        self.service = service
+        self.record = record
+        self.via = via
+    }
 
     /// Online by the unit's own record.
     public var isOnline: Bool { record?.values.status == .online }

@@ -130,14 +130,14 @@ public final class SQLiteStore: TrackingStore {
                     );
                     CREATE INDEX batch_at ON batch(at);
                     CREATE TABLE record_version (
-                        region TEXT NOT NULL,         -- canonical key: 2, 3, 5, 8 or 9 digits
+                        region INTEGER NOT NULL,      -- the key's digits padded to 9, times 16, plus its length (StoredKey)
                         ozg_id INTEGER NOT NULL,
                         batch INTEGER NOT NULL REFERENCES batch(id),
                         status INTEGER NOT NULL,      -- 0 not_started, 1 planned, 2 in_progress, 3 online, 4 not_applicable
                         maturity INTEGER,
                         maturity_model INTEGER,
-                        planned TEXT,                 -- YYYY-MM-DD
-                        online_since TEXT,            -- YYYY-MM-DD
+                        planned INTEGER,              -- YYYYMMDD
+                        online_since INTEGER,         -- YYYYMMDD
                         url TEXT,
                         solution TEXT,
                         note TEXT,
@@ -145,7 +145,7 @@ public final class SQLiteStore: TrackingStore {
                     ) WITHOUT ROWID;
                     -- Records of units above the Gemeinde level, which count for the Gemeinden below them.
                     CREATE INDEX record_version_higher_level ON record_version(region, ozg_id, batch)
-                        WHERE length(region) <> 8;
+                        WHERE region % 16 <> 8;
                     """)
         }
         return migrator
@@ -202,6 +202,59 @@ public final class SQLiteStore: TrackingStore {
     }
 }
 
+// MARK: - Stored keys
+
+/// How region keys are stored: the key's digits padded with zeros to nine, times 16, plus the key's length.
+///
+/// Integers make rows smaller and comparisons cheaper than text, and this packing keeps both properties the
+/// store relies on: integer order equals the text order of the keys, and the keys starting with a prefix form
+/// one range, ``range(_:)`` (shorter keys that only look like it after padding — Land `02` for the prefix
+/// `02000` — fall below the range's lower end, which adds the prefix's length).
+enum StoredKey {
+    private static let powers: [Int] = (0...9).map { exponent in (0..<exponent).reduce(1) { product, _ in product * 10 } }
+
+    private static func padded(_ digits: String) -> Int {
+        var value = 0
+        var count = 0
+        for byte in digits.utf8 {
+            value = value * 10 + Int(byte &- 0x30)
+            count += 1
+        }
+        return value * powers[max(0, 9 - count)]
+    }
+
+    static func pack(_ key: RegionKey) -> Int {
+        let text = key.description
+        return padded(text) * 16 + text.utf8.count
+    }
+
+    static func unpack(_ stored: Int) -> RegionKey {
+        let length = min(9, stored & 15)
+        var value = (stored >> 4) / powers[9 - length]
+        var digits = [UInt8](repeating: 0x30, count: length)
+        var index = length - 1
+        while index >= 0 {
+            digits[index] = UInt8(0x30 + value % 10)
+            value /= 10
+            index -= 1
+        }
+        return RegionKey(canonical: String(decoding: digits, as: UTF8.self))
+    }
+
+    /// The half-open range of stored keys that start with `prefix`.
+    static func range(_ prefix: String) -> (Int, Int) {
+        let length = min(9, prefix.utf8.count)
+        let low = padded(prefix)
+        return (low * 16 + length, (low + powers[9 - length]) * 16)
+    }
+
+    /// The range holding exactly the key `prefix`.
+    static func exact(_ key: String) -> (Int, Int) {
+        let stored = padded(key) * 16 + key.utf8.count
+        return (stored, stored + 1)
+    }
+}
+
 // MARK: - Raw statements
 
 /// A prepared statement driven through SQLite's C API.
@@ -235,9 +288,9 @@ struct RawStatement {
         if let value { sqlite3_bind_int64(handle, index, Int64(value)) } else { sqlite3_bind_null(handle, index) }
     }
 
-    func reset() {
+    func reset(clearing: Bool = true) {
         sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
+        if clearing { sqlite3_clear_bindings(handle) }
     }
 
     /// Steps once: `true` for a row, `false` when done.
@@ -313,7 +366,7 @@ class SQLiteReader: TrackingReader {
 
     /// Decodes the version columns (in ``versionColumns`` order) at the statement's current row.
     func decode(_ statement: RawStatement) throws -> (key: RecordKey, batch: Int, values: RecordValues) {
-        let region = RegionKey(canonical: statement.text(0) ?? "")
+        let region = regionKey(statement.int(0))
         guard let service = OZGID(value: statement.int(1)), let status = Status(code: statement.int(3)) else {
             throw StoreError("the database holds a record it cannot read (region \(region)): it may be damaged")
         }
@@ -321,13 +374,23 @@ class SQLiteReader: TrackingReader {
         let values = RecordValues(
             status: status, maturity: maturity,
             maturityModel: statement.optionalInt(5).flatMap(MaturityModel.init(rawValue:)),
-            planned: statement.text(6).flatMap(ISODate.init), onlineSince: statement.text(7).flatMap(ISODate.init),
+            planned: statement.optionalInt(6).flatMap(ISODate.init(packed:)),
+            onlineSince: statement.optionalInt(7).flatMap(ISODate.init(packed:)),
             url: statement.text(8), solution: statement.text(9), note: statement.text(10))
         return (RecordKey(region: region, service: service), statement.int(2), values)
     }
 
+    /// The batch of the previous record: consecutive records mostly share one.
+    var lastBatch: (id: Int, row: BatchRow)?
+
     func stored(_ key: RecordKey, batch: Int, values: RecordValues) throws -> StoredRecord {
-        let info = try batches()[batch] ?? BatchRow(at: Date(timeIntervalSince1970: 0), actor: "", source: "")
+        let info: BatchRow
+        if let lastBatch, lastBatch.id == batch {
+            info = lastBatch.row
+        } else {
+            info = try batches()[batch] ?? BatchRow(at: Date(timeIntervalSince1970: 0), actor: "", source: "")
+            lastBatch = (batch, info)
+        }
         return StoredRecord(key: key, values: values, updatedAt: info.at, updatedBy: info.actor, source: info.source)
     }
 
@@ -351,7 +414,7 @@ class SQLiteReader: TrackingReader {
                     + "ORDER BY batch DESC LIMIT 1")
             currentStatement = statement
         }
-        statement.bind(1, key.region.description)
+        statement.bind(1, StoredKey.pack(key.region))
         statement.bind(2, key.service.value)
         statement.bind(3, try batchBound(asOf))
         guard try statement.step() else { return nil }
@@ -359,10 +422,21 @@ class SQLiteReader: TrackingReader {
         return try stored(row.key, batch: row.batch, values: row.values)
     }
 
-    /// Upper bound for a key prefix: digits sort before `~`.
-    static func range(_ prefix: String?) -> (String, String) {
-        guard let prefix else { return ("", "~") }
-        return (prefix, prefix + "~")
+    /// The stored keys of the regions whose key starts with `prefix` (all when `nil`), as a half-open range.
+    static func range(_ prefix: String?) -> (Int, Int) {
+        guard let prefix else { return (0, Int.max) }
+        return StoredKey.range(prefix)
+    }
+
+    /// The last region key decoded: rows come in key order, so most rows repeat it.
+    private var lastRegion: (stored: Int, key: RegionKey)?
+
+    /// The region key of a stored key.
+    func regionKey(_ stored: Int) -> RegionKey {
+        if let lastRegion, lastRegion.stored == stored { return lastRegion.key }
+        let key = StoredKey.unpack(stored)
+        lastRegion = (stored, key)
+        return key
     }
 
     /// Walks versions in key order and hands on the newest of each key (up to `bound`).
@@ -380,6 +454,9 @@ class SQLiteReader: TrackingReader {
     }
 
     func records(prefix: String?, asOf: Date?) throws -> any RecordCursor {
+        // Everything that goes through GRDB happens here, on the caller's thread: a report may step the cursor
+        // from a thread of its own (see ReportRows).
+        let provenance = try batches()
         let (low, high) = Self.range(prefix)
         let statement = try RawStatement(
             db,
@@ -387,14 +464,14 @@ class SQLiteReader: TrackingReader {
                 + "ORDER BY region, ozg_id, batch")
         statement.bind(1, low)
         statement.bind(2, high)
-        return SQLiteRecordCursor(reader: self, statement: statement, bound: try batchBound(asOf))
+        return SQLiteRecordCursor(reader: self, statement: statement, bound: try batchBound(asOf), provenance: provenance)
     }
 
     func forEachHigherLevelRecord(asOf: Date?, _ body: (StoredRecord) throws -> Void) throws {
         let statement = try RawStatement(
             db,
             "SELECT \(Self.versionColumns) FROM record_version INDEXED BY record_version_higher_level "
-                + "WHERE length(region) <> 8 ORDER BY region, ozg_id, batch")
+                + "WHERE region % 16 <> 8 ORDER BY region, ozg_id, batch")
         try newestPerKey(statement, bound: try batchBound(asOf)) { record in
             try body(record)
             return true
@@ -404,9 +481,9 @@ class SQLiteReader: TrackingReader {
     func forEachChange(
         prefix: String?, exact: Bool, service: OZGID?, from: Date?, to: Date?, _ body: (RecordChange) throws -> Void
     ) throws {
-        let (low, high) = exact ? (prefix ?? "", prefix ?? "") : Self.range(prefix)
+        let (low, high) = exact ? prefix.map { StoredKey.exact($0) } ?? (0, 0) : Self.range(prefix)
         var sql = "SELECT \(Self.versionColumns) FROM record_version WHERE "
-        sql += exact ? "region = ? AND region = ?" : "region >= ? AND region < ?"
+        sql += "region >= ? AND region < ?"
         if service != nil { sql += " AND ozg_id = ?" }
         sql += " ORDER BY region, ozg_id, batch"
         let statement = try RawStatement(db, sql)
@@ -434,20 +511,22 @@ class SQLiteReader: TrackingReader {
 }
 
 /// Walks versions in key order and hands out the newest of each key up to a batch bound.
-final class SQLiteRecordCursor: RecordCursor {
+final class SQLiteRecordCursor: VersionCursor {
     private let reader: SQLiteReader
     private let statement: RawStatement
     private let bound: Int
     private var pending: (key: RecordKey, batch: Int, values: RecordValues)?
     private var done = false
+    let provenance: [Int: BatchRow]
 
-    init(reader: SQLiteReader, statement: RawStatement, bound: Int) {
+    init(reader: SQLiteReader, statement: RawStatement, bound: Int, provenance: [Int: BatchRow]) {
         self.reader = reader
         self.statement = statement
         self.bound = bound
+        self.provenance = provenance
     }
 
-    func next() throws -> StoredRecord? {
+    func nextVersion() throws -> (key: RecordKey, values: RecordValues, batch: Int)? {
         while !done {
             guard try statement.step() else {
                 done = true
@@ -457,13 +536,18 @@ final class SQLiteRecordCursor: RecordCursor {
             let row = try reader.decode(statement)
             if let previous = pending, previous.key != row.key {
                 pending = row
-                return try reader.stored(previous.key, batch: previous.batch, values: previous.values)
+                return (previous.key, previous.values, previous.batch)
             }
             pending = row
         }
         guard let last = pending else { return nil }
         pending = nil
-        return try reader.stored(last.key, batch: last.batch, values: last.values)
+        return (last.key, last.values, last.batch)
+    }
+
+    func next() throws -> StoredRecord? {
+        guard let version = try nextVersion() else { return nil }
+        return try reader.stored(version.key, batch: version.batch, values: version.values)
     }
 }
 
@@ -500,6 +584,7 @@ final class SQLiteWriter: SQLiteReader, TrackingWriter {
         let id = Int(db.lastInsertedRowID)
         batchID = id
         batchCache = nil
+        lastBatch = nil
         insert = try RawStatement(db, "INSERT INTO record_version (\(Self.versionColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
         return id
     }
@@ -507,18 +592,18 @@ final class SQLiteWriter: SQLiteReader, TrackingWriter {
     func put(_ key: RecordKey, _ values: RecordValues) throws {
         let id = try openBatch()
         guard let insert else { return }
-        insert.bind(1, key.region.description)
+        insert.bind(1, StoredKey.pack(key.region))
         insert.bind(2, key.service.value)
         insert.bind(3, id)
         insert.bind(4, values.status.code)
         insert.bind(5, values.maturity)
         insert.bind(6, values.maturityModel?.rawValue)
-        insert.bind(7, values.planned?.description)
-        insert.bind(8, values.onlineSince?.description)
+        insert.bind(7, values.planned?.packed)
+        insert.bind(8, values.onlineSince?.packed)
         insert.bind(9, values.url)
         insert.bind(10, values.solution)
         insert.bind(11, values.note)
-        defer { insert.reset() }
+        defer { insert.reset(clearing: false) }  // every parameter is bound on each row
         _ = try insert.step()
     }
 }

@@ -36,6 +36,16 @@ public protocol RecordCursor: AnyObject {
     func next() throws -> StoredRecord?
 }
 
+/// A cursor that hands out a record's values with a reference to its batch, without building the provenance
+/// strings: a report reads records on one thread and builds rows on another, and strings shared by many rows
+/// would have their reference counts bounce between the two cores.
+protocol VersionCursor: RecordCursor {
+    /// The next record's key and values, and the batch that wrote them.
+    func nextVersion() throws -> (key: RecordKey, values: RecordValues, batch: Int)?
+    /// Who, when and from where, per batch.
+    var provenance: [Int: BatchRow] { get }
+}
+
 extension TrackingReader {
     /// Calls `body` for every record at `asOf` whose region key starts with `prefix` (every record when
     /// `nil`), in key order; `body` returns `false` to stop.

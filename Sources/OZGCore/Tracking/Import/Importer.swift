@@ -1,3 +1,5 @@
+import Foundation
+
 /// What an import did, or would do.
 public struct ImportSummary: Sendable, Hashable, Encodable {
     /// Rows read (after a dashboard file is grouped: one per record).
@@ -59,6 +61,17 @@ public enum Importer {
         }
     }
 
+    /// One row on its way from the reading stage to the writing stage.
+    enum Planned: Sendable {
+        /// A bad row, with its place.
+        case failure(InputError)
+        /// A row; `values` are already complete when the store was empty (nothing to merge with).
+        case row(ImportRow, RecordValues?)
+    }
+
+    /// Reads, validates and plans rows on a thread of its own, while the calling thread merges them with the
+    /// store and writes: on two cores the national import then takes about as long as its slower half, not
+    /// the sum of both (see docs/performance.md).
     private static func plan(
         _ sources: [any RecordSource], reader: any TrackingReader, writer: (any TrackingWriter)?,
         validator: RecordValidator, dryRun: Bool, progress: ((Int) -> Void)?
@@ -67,50 +80,55 @@ public enum Importer {
         summary.dryRun = dryRun
         var errors: [InputError] = []
         var errorCount = 0
-        var duplicates = DuplicateDetector()
         // A store without records needs no look-ups: every row is new (the national first load).
         let empty = try reader.isEmpty()
         func fail(_ error: InputError) {
             errorCount += 1
             if errors.count < errorLimit { errors.append(error) }
         }
-        for source in sources {
-            try source.forEachRow { result in
+        let channel = PlannedChannel()
+        let stage = ReadingStage(sources: sources, empty: empty, channel: channel)
+        Thread.detachNewThread { stage.run() }
+        defer {
+            channel.cancel()
+            stage.wait()
+        }
+        while let chunk = try channel.take() {
+            for item in chunk {
                 let row: ImportRow
-                switch result {
+                let planned: RecordValues?
+                switch item {
                 case .failure(let error):
                     fail(error)
-                    return
-                case .success(let value):
+                    continue
+                case .row(let value, let values):
                     row = value
+                    planned = values
                 }
                 summary.rows += 1
                 if let progress, summary.rows % 100_000 == 0 { progress(summary.rows) }
-                if let first = duplicates.insert(row.key, file: row.file, line: row.line) {
-                    let place = first.file == row.file ? "line \(first.line)" : "\(first.file):\(first.line)"
-                    fail(
-                        InputError(
-                            file: row.file, line: row.line,
-                            message: "region \(row.key.region) and OZG-ID \(row.key.service) appear again (first on \(place)): "
-                                + "expected each record once per import"))
-                    return
+                if let planned {
+                    summary.inserted += 1
+                    if errorCount == 0, let writer { try writer.put(row.key, planned) }
+                    continue
                 }
-                let current = empty ? nil : try reader.current(row.key, asOf: nil)
+                let current = try reader.current(row.key, asOf: nil)
                 let values: RecordValues
                 do throws(InputError) {
                     values = try row.update.applied(to: current?.values)
                 } catch {
                     fail(error.located(file: row.file, line: row.line))
-                    return
+                    continue
                 }
                 if let current, current.values == values {
                     summary.unchanged += 1
-                    return
+                    continue
                 }
                 if current == nil { summary.inserted += 1 } else { summary.updated += 1 }
                 if errorCount == 0, let writer { try writer.put(row.key, values) }
             }
         }
+        stage.wait()
         summary.skipped += validator.skippedCount
         summary.warnings = validator.warnings
         if errorCount > 0 { throw InputErrors(errors: errors, total: errorCount) }
@@ -131,5 +149,129 @@ public enum Importer {
         }
         if dryRun { return try store.read { try apply($0, nil) } }
         return try store.write(batch) { try apply($0, $0) }
+    }
+}
+
+/// The reading stage of an import: runs the sources, finds repeated records, completes rows for an empty store,
+/// and hands rows on in chunks.
+///
+/// `@unchecked Sendable`: the sources (and the validator they use) are touched only by this stage's thread
+/// until ``wait()`` returns; the channel is thread-safe.
+final class ReadingStage: @unchecked Sendable {
+    private let sources: [any RecordSource]
+    private let empty: Bool
+    private let channel: PlannedChannel
+    private let done = DispatchSemaphore(value: 0)
+    private var waited = false
+    static let chunkSize = 4_096
+
+    init(sources: [any RecordSource], empty: Bool, channel: PlannedChannel) {
+        self.sources = sources
+        self.empty = empty
+        self.channel = channel
+    }
+
+    func run() {
+        defer { done.signal() }
+        var duplicates = DuplicateDetector()
+        var chunk: [Importer.Planned] = []
+        chunk.reserveCapacity(Self.chunkSize)
+        do {
+            for source in sources {
+                try source.forEachRow { result in
+                    switch result {
+                    case .failure(let error):
+                        chunk.append(.failure(error))
+                    case .success(let row):
+                        if let first = duplicates.insert(row.key, file: row.file, line: row.line) {
+                            let place = first.file == row.file ? "line \(first.line)" : "\(first.file):\(first.line)"
+                            chunk.append(
+                                .failure(
+                                    InputError(
+                                        file: row.file, line: row.line,
+                                        message: "region \(row.key.region) and OZG-ID \(row.key.service) appear again (first on \(place)): "
+                                            + "expected each record once per import")))
+                        } else if empty {
+                            do throws(InputError) {
+                                chunk.append(.row(row, try row.update.applied(to: nil)))
+                            } catch {
+                                chunk.append(.failure(error.located(file: row.file, line: row.line)))
+                            }
+                        } else {
+                            chunk.append(.row(row, nil))
+                        }
+                    }
+                    if chunk.count >= Self.chunkSize {
+                        try channel.put(chunk)
+                        chunk.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            if !chunk.isEmpty { try channel.put(chunk) }
+            channel.finish(nil)
+        } catch {
+            channel.finish(error)
+        }
+    }
+
+    /// Waits until the stage has stopped (idempotent).
+    func wait() {
+        if waited { return }
+        done.wait()
+        waited = true
+    }
+}
+
+/// A bounded hand-over of row chunks from the reading stage to the writing one.
+final class PlannedChannel: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var chunks: [[Importer.Planned]] = []
+    private var finished = false
+    private var failure: (any Error)?
+    private var cancelled = false
+    /// At most this many chunks wait, so memory stays bounded when writing is slower than reading.
+    static let capacity = 8
+
+    struct Cancelled: Error {}
+
+    /// Hands a chunk on; waits while the channel is full. Throws when the writing side gave up.
+    func put(_ chunk: [Importer.Planned]) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.count >= Self.capacity && !cancelled { condition.wait() }
+        if cancelled { throw Cancelled() }
+        chunks.append(chunk)
+        condition.broadcast()
+    }
+
+    /// Marks the end of the input, with the error that ended it early, if any.
+    func finish(_ error: (any Error)?) {
+        condition.lock()
+        finished = true
+        failure = error
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next chunk; `nil` at the end. Throws the reading stage's error.
+    func take() throws -> [Importer.Planned]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty && !finished { condition.wait() }
+        if !chunks.isEmpty {
+            let chunk = chunks.removeFirst()
+            condition.broadcast()
+            return chunk
+        }
+        if let failure, !(failure is Cancelled) { throw failure }
+        return nil
+    }
+
+    /// Tells the reading stage to stop.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
     }
 }

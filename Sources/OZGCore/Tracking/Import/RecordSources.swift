@@ -8,25 +8,69 @@ public enum InputFile {
     /// Calls `body` with the file's bytes.
     /// - Throws: ``InputError`` naming the file when it cannot be read, is a directory or is too large.
     public static func withBytes<R>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let data: Data
+        try withInput(path) { try body($0.bytes) }
+    }
+
+    /// Calls `body` with the file as ``InputBytes``, which can give back pages already read.
+    public static func withInput<R>(_ path: String, _ body: (InputBytes) throws -> R) throws -> R {
         if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw InputError(file: path, message: "does not exist: expected a readable file")
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            if data.count > maxBytes {
+                throw InputError(file: "<stdin>", message: "is \(data.count) bytes long: expected at most \(maxBytes) bytes")
             }
-            if isDirectory.boolValue { throw InputError(file: path, message: "is a directory: expected a file") }
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-            } catch {
-                throw InputError(file: path, message: "cannot be read (\(error.localizedDescription)): expected a readable file")
-            }
+            return try data.withUnsafeBytes { try body(InputBytes(bytes: $0, mapping: nil)) }
         }
-        if data.count > maxBytes {
-            throw InputError(file: path, message: "is \(data.count) bytes long: expected at most \(maxBytes) bytes")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw InputError(file: path, message: "does not exist: expected a readable file")
         }
-        return try data.withUnsafeBytes { try body($0) }
+        if isDirectory.boolValue { throw InputError(file: path, message: "is a directory: expected a file") }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw InputError(file: path, message: "cannot be read (\(String(cString: strerror(errno)))): expected a readable file")
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw InputError(file: path, message: "cannot be read (\(String(cString: strerror(errno)))): expected a readable file")
+        }
+        let size = Int(info.st_size)
+        if size > maxBytes { throw InputError(file: path, message: "is \(size) bytes long: expected at most \(maxBytes) bytes") }
+        if size == 0 { return try body(InputBytes(bytes: UnsafeRawBufferPointer(start: nil, count: 0), mapping: nil)) }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), base != MAP_FAILED else {
+            throw InputError(file: path, message: "cannot be read (\(String(cString: strerror(errno)))): expected a readable file")
+        }
+        defer { munmap(base, size) }
+        madvise(base, size, MADV_SEQUENTIAL)
+        return try body(InputBytes(bytes: UnsafeRawBufferPointer(start: base, count: size), mapping: base))
+    }
+}
+
+/// An input's bytes; for a mapped file, pages already read can be given back.
+///
+/// Reading a mapped file keeps every page touched in the process's memory until the mapping ends: a national
+/// import would hold all 330 MB of its CSV. Readers that go front to back call ``release(before:)`` now and
+/// then, so that memory stays bounded (the pages come back from the page cache should anything read them again).
+public final class InputBytes {
+    public let bytes: UnsafeRawBufferPointer
+    private let mapping: UnsafeMutableRawPointer?
+    private var released = 0
+    private static let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    /// Pages are given back in steps of this size.
+    private static let step = 16 << 20
+
+    init(bytes: UnsafeRawBufferPointer, mapping: UnsafeMutableRawPointer?) {
+        self.bytes = bytes
+        self.mapping = mapping
+    }
+
+    /// Gives back the pages that lie wholly before `offset`; they will not be read again.
+    public func release(before offset: Int) {
+        guard let mapping, offset - released >= Self.step else { return }
+        let end = offset / Self.page * Self.page
+        guard end > released else { return }
+        madvise(mapping + released, end - released, MADV_DONTNEED)
+        released = end
     }
 }
 
@@ -56,8 +100,8 @@ public struct CSVRecordSource: RecordSource {
     }
 
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
-        try InputFile.withBytes(path) { bytes in
-            let table = try CSVTable(bytes: bytes, file: file, required: ["region", "ozg_id"], delimiter: delimiter)
+        try InputFile.withInput(path) { input in
+            let table = try CSVTable(bytes: input.bytes, file: file, required: ["region", "ozg_id"], delimiter: delimiter)
             for name in table.header where !Self.columns.contains(name) {
                 throw InputError(
                     file: file, line: 1, field: name,
@@ -85,6 +129,7 @@ public struct CSVRecordSource: RecordSource {
                     result = .failure(error.located(file: file, line: table.line))
                 }
                 try body(result)
+                input.release(before: table.reader.offset)
             }
         }
     }
