@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 /// ozgtrack: tracks the rollout of Germany's online-access law (OZG) region by region and service by service.
@@ -73,3 +74,23 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzz targets (libFuzzer), only when asked: `scripts/fuzz.sh` sets OZGTRACK_FUZZ=1, which adds the targets and
+// instruments the libraries with -sanitize=fuzzer,address. Normal builds and tests never see any of this.
+if ProcessInfo.processInfo.environment["OZGTRACK_FUZZ"] == "1" {
+    let sanitize: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    for target in package.targets where ["OZGCore", "Exporters"].contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + sanitize
+    }
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("FuzzCSV", ["OZGCore"]), ("FuzzJSON", ["OZGCore"]), ("FuzzKeys", ["OZGCore"]), ("FuzzRegistry", ["OZGCore"]),
+        ("FuzzXML", ["Exporters", "OZGCore"]),
+    ]
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: name, dependencies: dependencies, path: "Fuzz/\(name)",
+                swiftSettings: strict + sanitize + [.unsafeFlags(["-parse-as-library"])],
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])]))
+    }
+}

@@ -18,22 +18,24 @@ public struct JSONExporter: ReportExporter {
     public init() {}
 
     public func write(_ report: Report, to sink: any OutputSink) throws {
-        try sink.write("{\n\"schema\": \"\(Self.schema)\",\n\"header\": ")
-        try sink.write(try ReportJSON.header(report.header, pretty: true))
-        try sink.write(",\n\"rows\": [")
+        var out = ByteWriter(sink: sink)
+        out.append("{\n\"schema\": \"\(Self.schema)\",\n\"header\": ")
+        out.append(try ReportJSON.header(report.header, pretty: true))
+        out.append(",\n\"rows\": [")
+        let rows = report.rows()
+        var json = ReportRowJSON(rows: rows, provenance: report.query.provenance)
         var first = true
-        var line = ""
-        for row in report.rows() {
-            line.removeAll(keepingCapacity: true)
-            line.append(first ? "\n" : ",\n")
-            ReportRowJSON.append(row, provenance: report.query.provenance, to: &line)
-            try sink.write(line)
+        while let row = rows.nextView() {
+            out.append(first ? "\n" as StaticString : ",\n")
+            json.append(row, to: &out)
             first = false
+            try out.flushIfFull()
         }
         let summary = try report.summary()
-        try sink.write("\n],\n\"summary\": ")
-        try sink.write(try ReportJSON.summary(summary, pretty: true))
-        try sink.write("\n}\n")
+        out.append("\n],\n\"summary\": ")
+        out.append(try ReportJSON.summary(summary, pretty: true))
+        out.append("\n}\n")
+        try out.flush()
     }
 }
 
@@ -55,16 +57,18 @@ public struct JSONLinesExporter: ReportExporter {
     public init() {}
 
     public func write(_ report: Report, to sink: any OutputSink) throws {
+        var out = ByteWriter(sink: sink)
         let header = try ReportJSON.header(report.header, pretty: false)
-        try sink.write("{\"type\":\"header\",\"schema\":\"\(Self.schema)\"," + header.dropFirst() + "\n")
-        var line = ""
-        for row in report.rows() {
-            line.removeAll(keepingCapacity: true)
-            ReportRowJSON.append(row, provenance: report.query.provenance, leading: "\"type\":\"row\",", to: &line)
-            line.append("\n")
-            try sink.write(line)
+        out.append("{\"type\":\"header\",\"schema\":\"\(Self.schema)\"," + header.dropFirst() + "\n")
+        let rows = report.rows()
+        var json = ReportRowJSON(rows: rows, provenance: report.query.provenance)
+        while let row = rows.nextView() {
+            json.append(row, leading: "\"type\":\"row\",", to: &out)
+            out.append(ascii: 0x0A)
+            try out.flushIfFull()
         }
         let summary = try ReportJSON.summary(try report.summary(), pretty: false)
-        try sink.write("{\"type\":\"summary\"," + summary.dropFirst() + "\n")
+        out.append("{\"type\":\"summary\"," + summary.dropFirst() + "\n")
+        try out.flush()
     }
 }

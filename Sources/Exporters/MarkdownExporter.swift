@@ -17,42 +17,12 @@ public struct MarkdownExporter: ReportExporter {
 
     /// A table cell: escaped so that it renders as the text it is and keeps the table's columns.
     static func cell(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        var previousWasCR = false
-        let scalars = Array(text.unicodeScalars)
-        for (index, scalar) in scalars.enumerated() {
-            defer { previousWasCR = scalar == "\r" }
-            switch scalar {
-            case "\\", "|", "`", "*", "_", "[", "]", "#", "~":
-                out.append("\\")
-                out.unicodeScalars.append(scalar)
-            case "<": out.append("&lt;")
-            case ">": out.append("&gt;")
-            case "&":
-                // Only where it could start an entity (&lt; &#60;): "Familie & Kind" stays readable.
-                let next = index + 1 < scalars.count ? scalars[index + 1] : " "
-                out.append(next.properties.isAlphabetic || ("0"..."9").contains(next) || next == "#" ? "&amp;" : "&")
-            case "\r": out.append("<br>")
-            case "\n": if !previousWasCR { out.append("<br>") }
-            case "\t": out.append(" ")
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F { out.append("\u{FFFD}") } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out
+        String(decoding: ByteWriter.encoded { $0.appendMarkdownCell(text) }, as: UTF8.self)
     }
 
     /// A URL as an autolink; characters that could end or escape it are percent-encoded.
     static func link(_ url: String) -> String {
-        var out = "<"
-        for scalar in url.unicodeScalars {
-            switch scalar {
-            case "<", ">", "|", "\\", "`", " ": out.append("%" + String(scalar.value, radix: 16, uppercase: true))
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + ">"
+        String(decoding: ByteWriter.encoded { $0.appendMarkdownLink(url) }, as: UTF8.self)
     }
 
     static func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |\n" }
@@ -62,7 +32,18 @@ public struct MarkdownExporter: ReportExporter {
     static func percent(_ value: Double) -> String { "\(value) %" }
 
     public func write(_ report: Report, to sink: any OutputSink) throws {
+        // One pass over the data: the rows go first to memory (one unit) or to a temporary file (more), while
+        // the aggregates accumulate; then the summary is written, and the rows after it. A second pass for the
+        // summary alone would read the whole snapshot again (about as long as the whole report).
         let header = report.header
+        let single = header.units == 1 && (header.scope.level == RegionLevel.gemeinde.rawValue || header.scope.level == RegionLevel.gemeindefrei.rawValue)
+        var byField: [Int: [ReportRow]] = [:]
+        let details = single ? nil : try TemporaryFile()
+        if let details {
+            try writeUnits(report, to: details)
+        } else {
+            for row in report.rows() { byField[row.service.themenfeld, default: []].append(row) }
+        }
         let summary = try report.summary()
         let catalogue = report.catalogue.services
         var text = "# OZG-Umsetzungsstand: \(Self.cell(header.scope.name))\(header.scope.key.map { " (\($0))" } ?? "")\n\n"
@@ -118,11 +99,11 @@ public struct MarkdownExporter: ReportExporter {
             for bucket in summary.maturity { text += Self.row([String(bucket.model), String(bucket.level), String(bucket.count)]) }
         }
         try sink.write(text)
-        if header.units == 1 && summary.higherLevelRows == 0 {
-            try writeSingleUnit(report, to: sink)
-        } else {
+        if let details {
             try writeCoverage(summary, catalogue: catalogue, to: sink)
-            try writeUnits(report, to: sink)
+            try details.copy(to: sink)
+        } else {
+            try writeSingleUnit(byField, catalogue: catalogue, to: sink)
         }
     }
 
@@ -138,13 +119,10 @@ public struct MarkdownExporter: ReportExporter {
     }
 
     /// One unit: its services per Themenfeld (at most one catalogue's worth of rows is held).
-    private func writeSingleUnit(_ report: Report, to sink: any OutputSink) throws {
-        var byField: [Int: [ReportRow]] = [:]
-        for row in report.rows() { byField[row.service.themenfeld, default: []].append(row) }
-        _ = try report.summary()
+    private func writeSingleUnit(_ byField: [Int: [ReportRow]], catalogue: ServiceCatalogue, to sink: any OutputSink) throws {
         var text = "\n## Leistungen nach Themenfeld\n"
         for number in byField.keys.sorted() {
-            let name = report.catalogue.services.themenfeld(number)?.name ?? ""
+            let name = catalogue.themenfeld(number)?.name ?? ""
             text += "\n### \(number) \(Self.cell(name))\n\n" + Self.row(Self.rowColumns) + Self.rule(Self.rowColumns.map { _ in false })
             for row in byField[number] ?? [] { text += Self.row(Self.cells(row)) }
         }
@@ -170,21 +148,115 @@ public struct MarkdownExporter: ReportExporter {
         try sink.write(text)
     }
 
-    /// One table per unit with its rows, streamed.
+    /// One table per unit with its rows, streamed, with the cells of services and statuses encoded once.
     private func writeUnits(_ report: Report, to sink: any OutputSink) throws {
-        try sink.write("\n## Einträge je Einheit\n")
-        var current: RegionKey?
-        var text = ""
-        for row in report.rows() {
-            text.removeAll(keepingCapacity: true)
-            if row.region.key != current {
-                current = row.region.key
-                text += "\n### \(Self.cell(row.region.name)) (\(row.region.key), \(row.region.kind))\n\n"
-                text += Self.row(Self.rowColumns) + Self.rule(Self.rowColumns.map { _ in false })
+        var out = ByteWriter(sink: sink)
+        out.append("\n## Einträge je Einheit\n")
+        let rows = report.rows()
+        let regions = rows.regionList
+        let services = rows.serviceList
+        var serviceCells = EncodedCache(count: services.count)
+        let statusCells = Status.allCases.sorted { $0.code < $1.code }.map { Array(" | \($0.german) | ".utf8) }
+        let headerRow = Array((Self.row(Self.rowColumns) + Self.rule(Self.rowColumns.map { _ in false })).utf8)
+        var current = -1
+        while let row = rows.nextView() {
+            if row.region != current {
+                current = row.region
+                let region = regions[row.region]
+                out.append("\n### ")
+                out.appendMarkdownCell(region.name)
+                out.append(" (\(region.key), \(region.kind))\n\n")
+                out.append(headerRow)
             }
-            text += Self.row(Self.cells(row))
-            try sink.write(text)
+            serviceCells.append(row.service, to: &out) { writer in
+                let service = services[row.service]
+                writer.append("| ")
+                writer.append(service.id.description)
+                writer.append(" | ")
+                writer.appendMarkdownCell(service.name)
+            }
+            if let values = row.values {
+                out.append(statusCells[values.status.code])
+                if let maturity = values.maturity {
+                    out.append(maturity)
+                    out.append(values.maturityModel == .v2 ? " (Modell 2)" as StaticString : " (Modell 1)")
+                }
+                out.append(" | ")
+                if let since = values.onlineSince { out.append(since) }
+                out.append(" | ")
+                if let planned = values.planned { out.append(planned) }
+                out.append(" | ")
+                if let via = row.via { out.append(via.description) }
+                out.append(" | ")
+                if let url = values.url { out.appendMarkdownLink(url) }
+                out.append(" | ")
+                if let solution = values.solution { out.appendMarkdownCell(solution) }
+                out.append(" | ")
+                if let note = values.note { out.appendMarkdownCell(note) }
+                out.append(" |\n")
+            } else {
+                out.append(" | nicht erfasst |  |  |  | ")
+                if let via = row.via { out.append(via.description) }
+                out.append(" |  |  |  |\n")
+            }
+            try out.flushIfFull()
         }
-        _ = try report.summary()
+        try out.flush()
+    }
+}
+
+extension ByteWriter {
+    /// Appends `text` as a Markdown table cell: `\`, `|`, backticks, emphasis, link and heading characters
+    /// escaped; `<` and `>` as entities, `&` where it could start one; line breaks as `<br>`; tabs as spaces;
+    /// other control characters as U+FFFD.
+    mutating func appendMarkdownCell(_ text: String) {
+        var copy = text
+        copy.withUTF8 { bytes in
+            var index = 0
+            var previousWasCR = false
+            while index < bytes.count {
+                let byte = bytes[index]
+                defer {
+                    previousWasCR = byte == 0x0D
+                    index += 1
+                }
+                switch byte {
+                case 0x5C, 0x7C, 0x60, 0x2A, 0x5F, 0x5B, 0x5D, 0x23, 0x7E:
+                    append(ascii: 0x5C)
+                    append(ascii: byte)
+                case 0x3C: append("&lt;")
+                case 0x3E: append("&gt;")
+                case 0x26:
+                    let next = index + 1 < bytes.count ? bytes[index + 1] : 0x20
+                    let entity = (next >= 0x30 && next <= 0x39) || (next | 0x20 >= 0x61 && next | 0x20 <= 0x7A) || next == 0x23
+                    append(entity ? "&amp;" as StaticString : "&")
+                case 0x0D: append("<br>")
+                case 0x0A: if !previousWasCR { append("<br>") }
+                case 0x09: append(ascii: 0x20)
+                case 0x00..<0x20, 0x7F: append("\u{FFFD}")
+                default: append(ascii: byte)
+                }
+            }
+        }
+    }
+
+    /// Appends a URL as an autolink, percent-encoding what could end or escape it.
+    mutating func appendMarkdownLink(_ url: String) {
+        append(ascii: 0x3C)
+        var copy = url
+        copy.withUTF8 { bytes in
+            let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
+            for byte in bytes {
+                switch byte {
+                case 0x3C, 0x3E, 0x7C, 0x5C, 0x60, 0x20:
+                    append(ascii: 0x25)
+                    append(ascii: hex[Int(byte >> 4)])
+                    append(ascii: hex[Int(byte & 0xF)])
+                default:
+                    append(ascii: byte)
+                }
+            }
+        }
+        append(ascii: 0x3E)
     }
 }

@@ -33,18 +33,49 @@ struct XMLExporterTests {
         #expect(xml.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<umsetzungsbericht version=\"1\" xmlns=\"urn:ozgtrack:umsetzungsbericht:1\">"))
         #expect((xml.contains("<stichtag>")) == (scenario.asOf != nil))
         #expect(xml.contains("<herkunftEnthalten>\(scenario.provenance)</herkunftEnthalten>"))
-        #expect(xml.contains("<aktualisiertVon>") == (scenario.provenance && occurrences(of: "<umsetzung>", in: xml) > 0))
+        let tracked = occurrences(of: " status=\"", in: xml)
+        #expect(occurrences(of: " aktualisiertVon=\"", in: xml) == (scenario.provenance ? tracked : 0))
     }
 
-    @Test("an empty database gives one entry per reporting unit and service, none with an umsetzung")
+    @Test("every einheit and eintrag starts on a line of its own, indented; text elements too", arguments: scenarios.indices)
+    func layout(_ index: Int) throws {
+        let scenario = Self.scenarios[index]
+        let db = try XMLTestDatabase()
+        try populate(db)
+        let xml = try db.exportXML(
+            try reproducible(
+                scenario.scope, asOf: scenario.asOf, filter: scenario.filter, statuses: scenario.statuses,
+                provenance: scenario.provenance))
+        let lines = xml.components(separatedBy: "\n")
+        let start = try #require(lines.firstIndex(of: "  <eintraege>"))
+        let end = try #require(lines.firstIndex(of: "  </eintraege>"))
+        var inNote = false
+        for line in lines[(start + 1)..<end] {
+            if inNote {
+                inNote = !line.hasSuffix("</notiz>")
+                continue
+            }
+            let known = ["    <einheit ", "    </einheit>", "      <eintrag ", "      </eintrag>", "        <url>", "        <loesung>", "        <notiz>"]
+            #expect(known.contains { line.hasPrefix($0) }, "\(scenario.name): \(line)")
+            inNote = line.hasPrefix("        <notiz>") && !line.hasSuffix("</notiz>")
+        }
+        #expect(occurrences(of: "<eintrag ", in: xml) == lines.filter { $0.hasPrefix("      <eintrag ") }.count)
+    }
+
+    @Test("an empty database gives one einheit per reporting unit with one entry per service, none with a status")
     func emptyDatabase() throws {
         let db = try XMLTestDatabase()
         let xml = try db.exportXML(try reproducible("08115"))
         #expect(try XMLSchemaValidator().validate(string: xml).isValid)
         let services = builtIn.services.services.count
-        #expect(occurrences(of: "<eintrag>", in: xml) == 26 * services)
-        #expect(occurrences(of: "<umsetzung>", in: xml) == 0)
+        #expect(occurrences(of: "<einheit ", in: xml) == 26)
+        #expect(occurrences(of: "<eintrag ", in: xml) == 26 * services)
+        #expect(occurrences(of: " status=\"", in: xml) == 0)
+        #expect(occurrences(of: "onlineEinschliesslichHoehererEbene=", in: xml) == 0)
         #expect(xml.contains("<berichtseinheiten>26</berichtseinheiten>"))
+        #expect(xml.contains("    <einheit regionalschluessel=\"08115001\" name=\"Aidlingen\" ebene=\"gemeinde\" berichtseinheit=\"true\">\n      <eintrag ozgId=\"10000\"/>\n"))
+        // The services are listed once, in the header.
+        #expect(occurrences(of: "bezeichnung=\"Elterngeld\"", in: xml) == 2)  // kopf and abdeckung
     }
 
     @Test("the header names the generator, creation time, editions, scope, filter and counting rule")
@@ -60,6 +91,10 @@ struct XMLExporterTests {
         #expect(xml.contains("<stand>\(builtIn.regions.edition.date)</stand>"))
         #expect(xml.contains("<bereich>\n      <regionalschluessel>08115003</regionalschluessel>\n      <name>Böblingen, Stadt</name>\n      <ebene>gemeinde</ebene>"))
         #expect(xml.contains("<themenfeld>6</themenfeld>\n      <nurKommunal>false</nurKommunal>\n      <status>online</status>\n      <status>untracked</status>"))
+        let themenfeld6 = builtIn.services.services.filter { $0.themenfeld == 6 }
+        #expect(xml.contains("<herkunftEnthalten>false</herkunftEnthalten>\n    <berichtseinheiten>1</berichtseinheiten>\n    <leistungen>\n      <leistung ozgId=\"10000\" bezeichnung=\"Elterngeld\" themenfeld=\"6\"/>\n"))
+        #expect(occurrences(of: "<leistung ozgId=", in: xml) == 2 * themenfeld6.count)  // kopf and abdeckung
+        #expect(xml.contains("</leistungen>\n    <zaehlweise>"))
         #expect(xml.contains("&quot;own&quot; counts a unit's own records"))
         let national = try db.exportXML(try reproducible("04"))
         #expect(national.contains("<bereich>\n      <regionalschluessel>04</regionalschluessel>"))
@@ -70,10 +105,14 @@ struct XMLExporterTests {
         let db = try XMLTestDatabase()
         try populate(db)
         let xml = try db.exportXML(try reproducible("08115"))
-        #expect(xml.contains("<regionalschluessel>08115</regionalschluessel>\n        <name>Böblingen</name>\n        <ebene>kreis</ebene>\n        <berichtseinheit>false</berichtseinheit>"))
+        #expect(xml.contains(
+            "    <einheit regionalschluessel=\"08115\" name=\"Böblingen\" ebene=\"kreis\" berichtseinheit=\"false\">\n"
+                + "      <eintrag ozgId=\"10005\" status=\"online\" onlineEinschliesslichHoehererEbene=\"true\">\n"
+                + "        <loesung>Kreisportal</loesung>\n      </eintrag>\n"
+                + "      <eintrag ozgId=\"10006\" status=\"planned\"/>\n    </einheit>\n"))
         // 10005 is online at the Kreis: every one of its 26 Gemeinden gets it through the Kreis; 10007 through the Land.
-        #expect(occurrences(of: "<bereitgestelltDurch>08115</bereitgestelltDurch>", in: xml) == 26)
-        #expect(occurrences(of: "<bereitgestelltDurch>08</bereitgestelltDurch>", in: xml) == 26)
+        #expect(occurrences(of: "<eintrag ozgId=\"10005\" onlineEinschliesslichHoehererEbene=\"true\" bereitgestelltDurch=\"08115\"/>", in: xml) == 26)
+        #expect(occurrences(of: "bereitgestelltDurch=\"08\"", in: xml) == 26)
         #expect(xml.contains("<eintraegeHoehererEbenen>2</eintraegeHoehererEbenen>"))
         #expect(xml.contains("<leistung ozgId=\"10005\" bezeichnung="))
     }
@@ -107,6 +146,16 @@ struct XMLExporterTests {
         try db.set("08115003", "10000", RecordUpdate(status: .online, note: "a\rb\r\nc <d> & ]]> \"e\"\tf"))
         let xml = try db.exportXML(try reproducible("08115003"))
         #expect(xml.contains("<notiz>a&#13;b&#13;\nc &lt;d&gt; &amp; ]]&gt; &quot;e&quot;\tf</notiz>"))
+    }
+
+    @Test("values of attributes are escaped, so that tabs, line breaks, quotes and markup survive parsing")
+    func attributeEscaping() throws {
+        let db = try XMLTestDatabase()
+        try db.set("08115003", "10000", RecordUpdate(status: .online), actor: "Anna \"A\" <a&b>\tTab\nLF\rCR\u{1}")
+        let xml = try db.exportXML(try reproducible("08115003", provenance: true))
+        #expect(xml.contains(" aktualisiertVon=\"Anna &quot;A&quot; &lt;a&amp;b&gt;&#9;Tab&#10;LF&#13;CR\u{FFFD}\""))
+        #expect(try XMLSchemaValidator().validate(string: xml).isValid)
+        #expect(try parsedAttribute("aktualisiertVon", in: xml) == "Anna \"A\" <a&b>\tTab\nLF\rCR\u{FFFD}")
     }
 
     @Test("a sink that fails (a full disk) makes the export throw the sink's error")
@@ -159,13 +208,13 @@ struct XMLTextTests {
         #expect(xml.contains("<notiz>nul\u{FFFD}and\u{FFFD}[31mescape</notiz>"))
     }
 
-    @Test("text split inside a UTF-8 sequence reaches the sink whole")
-    func chunkBoundaries() throws {
+    @Test("text split inside a UTF-8 sequence reaches the sink whole, written at the end or block by block on the writer thread", arguments: [SinkBridge.blockSize, 5, 64])
+    func chunkBoundaries(_ blockSize: Int) throws {
         let text = "aä€😀b" + String(repeating: "Größe 😀 ", count: 40)
         let bytes = Array(text.utf8)
         for size in 1...7 {
             let sink = StringSink()
-            let bridge = SinkBridge(sink: sink)
+            let bridge = SinkBridge(sink: sink, blockSize: blockSize)
             var start = 0
             while start < bytes.count {
                 let end = min(start + size, bytes.count)
@@ -176,5 +225,29 @@ struct XMLTextTests {
             #expect(bridge.finish())
             #expect(sink.text == text, "chunks of \(size) bytes")
         }
+    }
+
+    @Test("a sink that fails on the writer thread makes later writes fail and finish report the sink's error")
+    func failingSinkOnWriterThread() throws {
+        let sink = FailingSink(limit: 1_000)
+        let bridge = SinkBridge(sink: sink, blockSize: 100)
+        let chunk = Array(repeating: UInt8(0x61), count: 37)
+        var accepted = 0
+        while accepted < 100_000, chunk.withUnsafeBufferPointer({ bridge.write($0) }) { accepted += chunk.count }
+        #expect(accepted < 100_000)
+        #expect(!bridge.finish())
+        #expect((bridge.error as? OutputError)?.description == "cannot write test.xml: No space left on device")
+        #expect(sink.written <= 1_000 + 100)
+    }
+
+    @Test("an export that fails stops the writer thread and drops what it had not written")
+    func cancelled() throws {
+        let sink = StringSink()
+        let bridge = SinkBridge(sink: sink, blockSize: 10)
+        let bytes = Array("0123456789".utf8)
+        for _ in 0..<5 { #expect(bytes.withUnsafeBufferPointer { bridge.write($0) }) }
+        bridge.cancel()
+        #expect(sink.text.count <= 50)
+        #expect(sink.text.allSatisfy { $0.isNumber })
     }
 }

@@ -1,6 +1,8 @@
+import CLibXML
 import Exporters
 import Foundation
 import OZGCore
+import Testing
 
 /// A fixture file's path.
 func fixture(_ name: String) -> String { packageRoot.appendingPathComponent("Tests/Fixtures/xml/\(name)").path }
@@ -153,4 +155,32 @@ func populate(_ db: XMLTestDatabase, within scope: String? = nil) throws {
 /// The number of times `needle` occurs in `text`.
 func occurrences(of needle: String, in text: String) -> Int {
     text.components(separatedBy: needle).count - 1
+}
+
+/// The value of the first attribute `name` in `xml`, as an XML parser reads it (libxml2's tree parser, without
+/// network or entities): to check what a consumer gets back from an escaped value.
+func parsedAttribute(_ name: String, in xml: String) throws -> String? {
+    let bytes = Array(xml.utf8)
+    let parsed = bytes.withUnsafeBufferPointer { buffer in
+        buffer.withMemoryRebound(to: CChar.self) {
+            xmlReadMemory($0.baseAddress, Int32($0.count), "test.xml", nil, Int32(XML_PARSE_NONET.rawValue))
+        }
+    }
+    let document = try #require(parsed)
+    defer { xmlFreeDoc(document) }
+    func search(_ node: xmlNodePtr?) -> String? {
+        var current = node
+        while let element = current {
+            if element.pointee.type == XML_ELEMENT_NODE {
+                if let value = xmlGetProp(element, name) {
+                    defer { ozg_xmlFree(value) }
+                    return String(cString: value)
+                }
+                if let found = search(element.pointee.children) { return found }
+            }
+            current = element.pointee.next
+        }
+        return nil
+    }
+    return search(xmlDocGetRootElement(document))
 }

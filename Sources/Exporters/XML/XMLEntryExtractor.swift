@@ -1,12 +1,12 @@
 import CLibXML
 import OZGCore
 
-/// The values of one `eintrag` that the import reads, with the line of each.
+/// The values of one `eintrag` that the import reads (with its unit's key), with the line of each.
 struct XMLEntry {
     enum Field: Int, CaseIterable {
         case region, service, status, maturity, maturityModel, planned, onlineSince, url, solution, note
 
-        /// The fields of `umsetzung` that become record values.
+        /// The fields that become record values.
         static let recordFields: [Field] = [.status, .maturity, .maturityModel, .planned, .onlineSince, .url, .solution, .note]
 
         var recordField: RecordField? {
@@ -23,16 +23,16 @@ struct XMLEntry {
             }
         }
 
-        /// The element (or attribute) name in the XML.
+        /// Where the value is in the XML: an attribute as `element/@name`, an element by its name.
         var elementName: String {
             switch self {
-            case .region: "regionalschluessel"
-            case .service: "ozgId"
-            case .status: "status"
-            case .maturity: "reifegrad"
-            case .maturityModel: "reifegrad/@modell"
-            case .planned: "geplantZum"
-            case .onlineSince: "onlineSeit"
+            case .region: "einheit/@regionalschluessel"
+            case .service: "eintrag/@ozgId"
+            case .status: "eintrag/@status"
+            case .maturity: "eintrag/@reifegrad"
+            case .maturityModel: "eintrag/@modell"
+            case .planned: "eintrag/@geplantZum"
+            case .onlineSince: "eintrag/@onlineSeit"
             case .url: "url"
             case .solution: "loesung"
             case .note: "notiz"
@@ -48,17 +48,15 @@ struct XMLEntry {
 
     /// The line of the `eintrag` element.
     var line = 0
-    var hasImplementation = false
+    /// Which `einheit` of the document the entry is in (0, 1, 2 … in document order).
+    var unit = -1
     private var values = [String?](repeating: nil, count: Field.allCases.count)
-    private var lines = [Int?](repeating: nil, count: Field.allCases.count)
+    private var lines = [Int](repeating: 0, count: Field.allCases.count)
 
-    mutating func reset(line: Int) {
+    mutating func reset(line: Int, unit: Int) {
         self.line = line
-        hasImplementation = false
-        for index in values.indices {
-            values[index] = nil
-            lines[index] = nil
-        }
+        self.unit = unit
+        for index in values.indices { values[index] = nil }
     }
 
     mutating func set(_ field: Field, _ value: String, line: Int) {
@@ -68,28 +66,37 @@ struct XMLEntry {
 
     func value(_ field: Field) -> String? { values[field.rawValue] }
     func text(_ field: Field) -> String { values[field.rawValue] ?? "" }
-    func line(_ field: Field) -> Int? { lines[field.rawValue] }
+    /// The line of the field's attribute or element (the entry's line when the field is absent).
+    func line(_ field: Field) -> Int { values[field.rawValue] == nil ? line : lines[field.rawValue] }
+
+    /// Whether the entry has the own record of its unit (a `status`); without one it is untracked.
+    var isTracked: Bool { values[Field.status.rawValue] != nil }
 }
 
-/// Follows the reader through the document and collects each `eintrag`'s values.
+/// Follows the reader through the document and collects each `eintrag`'s values: the attributes of the
+/// `eintrag` and of its `einheit`, the text of `url`, `loesung` and `notiz`.
 ///
-/// Element names are compared by pointer with the reader's interned names (libxml2 interns every element name
-/// in one dictionary), falling back to comparing the text for a name not interned.
+/// Element and attribute names are compared by pointer with the reader's interned names (libxml2 interns every
+/// name in one dictionary), falling back to comparing the text for a name not interned.
 struct XMLEntryExtractor {
     private enum Tag {
-        case entry, region, service, implementation, field(XMLEntry.Field), other
+        case entries, unit, entry, field(XMLEntry.Field), other
     }
 
     private let reader: XMLStreamReader
     private var tags: [UnsafePointer<xmlChar>: Tag] = [:]
     private var entry = XMLEntry()
+    /// Whether the reader is in `eintraege`, in an `einheit`, in an `eintrag`.
+    private var inEntries = false
+    private var inUnit = false
     private var inEntry = false
-    /// The section of the entry the reader is in (region, leistung, umsetzung).
-    private var section: Tag = .other
-    /// The field whose text is being collected, its start line, and whether text was seen.
+    /// The current unit: its number, key and line.
+    private var unitNumber = -1
+    private var unitKey: String?
+    private var unitLine = 0
+    /// The element whose text is being collected, and its line.
     private var capturing: XMLEntry.Field?
     private var captureLine = 0
-    private var captureHasText = false
     private var buffer: [UInt8] = []
 
     init(reader: XMLStreamReader, file: String) {
@@ -100,18 +107,17 @@ struct XMLEntryExtractor {
     }
 
     private static let names: [(StaticString, Tag)] = [
-        (N.eintrag, .entry), (N.region, .region), (N.leistung, .service), (N.umsetzung, .implementation),
-        (N.regionalschluessel, .field(.region)), (N.ozgId, .field(.service)), (N.status, .field(.status)),
-        (N.reifegrad, .field(.maturity)), (N.geplantZum, .field(.planned)), (N.onlineSeit, .field(.onlineSince)),
+        (N.eintraege, .entries), (N.einheit, .unit), (N.eintrag, .entry), (N.regionalschluessel, .field(.region)),
+        (N.ozgId, .field(.service)), (N.status, .field(.status)), (N.reifegrad, .field(.maturity)),
+        (N.modell, .field(.maturityModel)), (N.geplantZum, .field(.planned)), (N.onlineSeit, .field(.onlineSince)),
         (N.url, .field(.url)), (N.loesung, .field(.solution)), (N.notiz, .field(.note)),
         // Names the import passes over, listed so that they are found by pointer too.
-        (N.kopf, .other), (N.eintraege, .other), (N.auswertung, .other), (N.name, .other), (N.ebene, .other),
-        (N.berichtseinheit, .other), (N.bezeichnung, .other), (N.themenfeld, .other), (N.aktualisiertAm, .other),
-        (N.aktualisiertVon, .other), (N.quelle, .other), (N.onlineEinschliesslichHoehererEbene, .other),
-        (N.bereitgestelltDurch, .other),
+        (N.kopf, .other), (N.auswertung, .other), (N.name, .other), (N.ebene, .other), (N.berichtseinheit, .other),
+        (N.onlineEinschliesslichHoehererEbene, .other), (N.bereitgestelltDurch, .other), (N.aktualisiertAm, .other),
+        (N.aktualisiertVon, .other), (N.quelle, .other),
     ]
 
-    private mutating func tag(_ name: UnsafePointer<xmlChar>?) -> Tag {
+    private func tag(_ name: UnsafePointer<xmlChar>?) -> Tag {
         guard let name else { return .other }
         if let tag = tags[name] { return tag }
         let text = String(cString: name)
@@ -121,66 +127,74 @@ struct XMLEntryExtractor {
 
     /// Follows the current node; returns the entry when an `eintrag` ends.
     mutating func step() -> XMLEntry? {
-        let type = reader.nodeType
-        switch type {
+        switch reader.nodeType {
         case Int32(XML_READER_TYPE_ELEMENT.rawValue):
-            let depth = reader.depth
-            if depth == 2 {
-                if case .entry = tag(reader.localName) {
-                    inEntry = true
-                    entry.reset(line: reader.nodeLine)
-                    if reader.isEmptyElement {
-                        inEntry = false
-                        return entry
-                    }
-                }
-                return nil
-            }
-            guard inEntry else { return nil }
-            if depth == 3 {
-                section = tag(reader.localName)
-                if case .implementation = section { entry.hasImplementation = true }
-                return nil
-            }
-            guard depth == 4, case .field(let field) = tag(reader.localName) else { return nil }
-            let belongs: Bool
-            switch section {
-            case .region: belongs = field == .region
-            case .service: belongs = field == .service
-            case .implementation: belongs = field != .region && field != .service
-            default: belongs = false
-            }
-            guard belongs else { return nil }
-            if field == .maturity, let model = reader.attribute(N.modell) {
-                entry.set(.maturityModel, Self.collapsed(model), line: reader.nodeLine)
-            }
-            capturing = field
-            captureLine = reader.nodeLine
-            captureHasText = false
-            buffer.removeAll(keepingCapacity: true)
-            if reader.isEmptyElement { finishCapture() }
+            return startElement()
         case Int32(XML_READER_TYPE_TEXT.rawValue), Int32(XML_READER_TYPE_CDATA.rawValue),
             Int32(XML_READER_TYPE_WHITESPACE.rawValue), Int32(XML_READER_TYPE_SIGNIFICANT_WHITESPACE.rawValue):
             guard capturing != nil, let value = reader.value else { return nil }
-            if !captureHasText {
-                captureHasText = true
-                captureLine = reader.nodeLine
-            }
             var cursor = value
             while cursor.pointee != 0 {
                 buffer.append(cursor.pointee)
                 cursor += 1
             }
         case Int32(XML_READER_TYPE_END_ELEMENT.rawValue):
-            let depth = reader.depth
-            if depth == 4, capturing != nil {
-                finishCapture()
-            } else if depth == 3 {
-                section = .other
-            } else if depth == 2, inEntry {
+            switch reader.depth {
+            case 4 where capturing != nil: finishCapture()
+            case 3 where inEntry:
                 inEntry = false
                 return entry
+            case 2: inUnit = false
+            case 1: inEntries = false
+            default: break
             }
+        default:
+            break
+        }
+        return nil
+    }
+
+    private mutating func startElement() -> XMLEntry? {
+        let depth = reader.depth
+        let isEmpty = reader.isEmptyElement
+        switch depth {
+        case 1:
+            if case .entries = tag(reader.localName) { inEntries = !isEmpty }
+        case 2 where inEntries:
+            guard case .unit = tag(reader.localName) else { return nil }
+            unitNumber += 1
+            unitLine = reader.elementLine
+            unitKey = nil
+            inUnit = !isEmpty
+            reader.forEachAttribute { name, value in
+                if case .field(.region) = tag(name) { unitKey = String(cString: value) }
+            }
+        case 3 where inUnit:
+            guard case .entry = tag(reader.localName) else { return nil }
+            entry.reset(line: reader.elementLine, unit: unitNumber)
+            if let unitKey { entry.set(.region, unitKey, line: unitLine) }
+            let line = reader.elementLine
+            reader.forEachAttribute { name, value in
+                guard case .field(let field) = tag(name) else { return }
+                switch field {
+                case .service, .status: entry.set(field, String(cString: value), line: line)
+                // The schema collapses white space in dates and numbers (" 2025-03-01 " is a valid date); the
+                // record validator takes them as written, so they are trimmed here.
+                case .maturity, .maturityModel, .planned, .onlineSince:
+                    entry.set(field, Self.collapsed(String(cString: value)), line: line)
+                case .region, .url, .solution, .note: break
+                }
+            }
+            if isEmpty { return entry }
+            inEntry = true
+        case 4 where inEntry:
+            guard case .field(let field) = tag(reader.localName), field == .url || field == .solution || field == .note else {
+                return nil
+            }
+            capturing = field
+            captureLine = reader.elementLine
+            buffer.removeAll(keepingCapacity: true)
+            if isEmpty { finishCapture() }
         default:
             break
         }
@@ -189,11 +203,7 @@ struct XMLEntryExtractor {
 
     private mutating func finishCapture() {
         guard let field = capturing else { return }
-        var text = String(decoding: buffer, as: UTF8.self)
-        // The schema collapses white space in dates and numbers (" 2025-03-01 " is a valid date); the record
-        // validator takes them as written, so they are trimmed here. Text, keys and the status keep theirs.
-        if field == .maturity || field == .planned || field == .onlineSince { text = Self.collapsed(text) }
-        entry.set(field, text, line: captureLine)
+        entry.set(field, String(decoding: buffer, as: UTF8.self), line: captureLine)
         capturing = nil
     }
 

@@ -1,14 +1,17 @@
 public import OZGCore
+import CLibXML
+import Foundation
 
 /// Writes a report as XML in ozgtrack's own schema (``XMLReportSchema``, namespace
-/// `urn:ozgtrack:umsetzungsbericht:1`): the header (`kopf`), one `eintrag` per row as the rows stream past, then
+/// `urn:ozgtrack:umsetzungsbericht:1`): the header (`kopf`, with the list of services once), the entries
+/// grouped by unit (`einheit`, one `eintrag` per service, values in attributes) as the rows stream past, then
 /// the aggregates of that pass (`auswertung`).
 ///
-/// Written with libxml2's `xmlTextWriter` straight into the sink, UTF-8 and indented; rows are never held in
-/// memory. Text is escaped by libxml2; characters XML 1.0 forbids are replaced by U+FFFD first
-/// (``XMLText/sanitized(_:)``). Provenance (`aktualisiertAm`, `aktualisiertVon`, `quelle`) is written only when
-/// the report's query asks for it. The output validates against the schema and reads back with
-/// ``XMLRecordSource``.
+/// Written with libxml2's `xmlTextWriter` straight into the sink, UTF-8, every `einheit` and `eintrag` on a
+/// line of its own; rows are never held in memory. Text is escaped by libxml2; characters XML 1.0 forbids are
+/// replaced by U+FFFD first (``XMLText/sanitized(_:)``). Provenance (`aktualisiertAm`, `aktualisiertVon`,
+/// `quelle`) is written only when the report's query asks for it. The output validates against the schema and
+/// reads back with ``XMLRecordSource``.
 public struct XMLExporter: ReportExporter {
     /// `xml`.
     public let identifier = "xml"
@@ -30,126 +33,238 @@ public struct XMLExporter: ReportExporter {
         try LibXMLErrorScope.run(diagnostics) {
             let writer = try XMLStreamWriter(sink: sink, diagnostics: diagnostics)
             let body = XMLReportBody(writer: writer, provenance: report.query.provenance)
+            // The pass starts reading the store now, while the header is written.
+            let rows = report.rows()
             try writer.startDocument()
             try writer.startRoot(N.umsetzungsbericht, namespace: XMLReportSchema.namespace)
-            try writer.attribute(N.version, XMLReportSchema.version)
-            try body.header(report.header)
-            try writer.start(N.eintraege)
-            for row in report.rows() { try body.entry(row) }
-            try writer.end()
+            try writer.attribute(N.version, N.one)
+            let services = report.catalogue.services.services.filter { report.query.filter.includes($0) }
+            try body.header(report.header, services: services)
+            try body.entries(rows)
             try body.summary(try report.summary())
-            try writer.end()
+            try writer.newline(0)
             try writer.finish()
         }
     }
 }
 
-/// The parts of the document, one method each.
+/// The parts of the document, one method each. Depths: `umsetzungsbericht` 0, `kopf`/`eintraege`/`auswertung`
+/// 1, `einheit` 2, `eintrag` 3, its text elements 4.
 struct XMLReportBody {
     let writer: XMLStreamWriter
     let provenance: Bool
 
-    func header(_ header: ReportHeader) throws {
+    func header(_ header: ReportHeader, services: [OZGService]) throws {
+        try writer.newline(1)
         try writer.start(N.kopf)
+        try writer.newline(2)
         try writer.start(N.erzeuger)
         try writer.attribute(N.name, header.generator)
         try writer.attribute(N.version, header.version)
         try writer.end()
-        try writer.element(N.erstelltAm, token: Timestamp.string(header.createdAt))
-        if let asOf = header.asOf { try writer.element(N.stichtag, token: Timestamp.string(asOf)) }
+        try writer.newline(2)
+        try writer.element(N.erstelltAm, Timestamp.string(header.createdAt))
+        if let asOf = header.asOf {
+            try writer.newline(2)
+            try writer.element(N.stichtag, Timestamp.string(asOf))
+        }
         try edition(N.katalog, header.catalogue)
         try edition(N.gebietsstand, header.territory)
+        try writer.newline(2)
         try writer.start(N.bereich)
-        if let key = header.scope.key { try writer.element(N.regionalschluessel, key) }
+        if let key = header.scope.key {
+            try writer.newline(3)
+            try writer.element(N.regionalschluessel, key)
+        }
+        try writer.newline(3)
         try writer.element(N.name, header.scope.name)
+        try writer.newline(3)
         try writer.element(N.ebene, header.scope.level)
+        try writer.newline(2)
         try writer.end()
+        try writer.newline(2)
         try writer.start(N.filter)
-        if let themenfeld = header.themenfeld { try writer.element(N.themenfeld, themenfeld) }
+        if let themenfeld = header.themenfeld {
+            try writer.newline(3)
+            try writer.element(N.themenfeld, themenfeld)
+        }
+        try writer.newline(3)
         try writer.element(N.nurKommunal, header.municipalOnly)
-        for status in header.statuses ?? [] { try writer.element(N.status, status) }
+        for status in header.statuses ?? [] {
+            try writer.newline(3)
+            try writer.element(N.status, status)
+        }
+        try writer.newline(2)
         try writer.end()
+        try writer.newline(2)
         try writer.element(N.herkunftEnthalten, header.provenance)
+        try writer.newline(2)
         try writer.element(N.berichtseinheiten, header.units)
-        try writer.element(N.leistungen, header.services)
+        try writer.newline(2)
+        try writer.start(N.leistungen)
+        for service in services {
+            try writer.newline(3)
+            try writer.start(N.leistung)
+            try writer.attribute(N.ozgId, clean: service.id.description)
+            try writer.attribute(N.bezeichnung, service.name)
+            try writer.attribute(N.themenfeld, service.themenfeld)
+            try writer.end()
+        }
+        if !services.isEmpty { try writer.newline(2) }
+        try writer.end()
+        try writer.newline(2)
         try writer.element(N.zaehlweise, header.counting)
+        try writer.newline(1)
         try writer.end()
     }
 
     private func edition(_ name: StaticString, _ edition: Edition) throws {
+        try writer.newline(2)
         try writer.start(name)
+        try writer.newline(3)
         try writer.element(N.ausgabe, edition.name)
+        try writer.newline(3)
         try writer.element(N.stand, edition.date)
+        try writer.newline(3)
         try writer.element(N.quelle, edition.source)
+        try writer.newline(3)
         try writer.element(N.lizenz, edition.licence)
+        try writer.newline(2)
         try writer.end()
     }
 
-    func entry(_ row: ReportRow) throws {
-        try writer.start(N.eintrag)
-        try writer.start(N.region)
-        try writer.element(N.regionalschluessel, token: row.region.key.description)
-        try writer.element(N.name, row.region.name)
-        try writer.element(N.ebene, token: row.region.level.rawValue)
-        try writer.element(N.berichtseinheit, row.isReportingUnit)
-        try writer.end()
-        try writer.start(N.leistung)
-        try writer.element(N.ozgId, token: row.service.id.description)
-        try writer.element(N.bezeichnung, row.service.name)
-        try writer.element(N.themenfeld, row.service.themenfeld)
-        try writer.end()
-        if let record = row.record { try implementation(record) }
-        try writer.element(N.onlineEinschliesslichHoehererEbene, row.isOnlineIncludingHigherLevel)
-        if let via = row.via { try writer.element(N.bereitgestelltDurch, token: via.description) }
-        try writer.end()
-    }
-
-    private func implementation(_ record: StoredRecord) throws {
-        let values = record.values
-        try writer.start(N.umsetzung)
-        try writer.element(N.status, token: values.status.rawValue)
-        if let level = values.maturity {
-            try writer.start(N.reifegrad)
-            try writer.attribute(N.modell, (values.maturityModel ?? .v1).rawValue)
-            try writer.text(String(level))
+    /// `eintraege`: one `einheit` per unit with listed rows, one `eintrag` per row, as the pass produces them.
+    ///
+    /// The hot loop of a national report (six million rows): a unit's and a service's attribute values are
+    /// converted once (``CStringTable``), statuses and booleans are constants, dates and numbers are formatted
+    /// into a scratch buffer; only URL, solution, note and provenance pass a Swift string to libxml2.
+    func entries(_ rows: ReportRows) throws {
+        let regions = rows.regionList
+        let services = rows.serviceList
+        let regionKeys = CStringTable(regions.lazy.map(\.key.description))
+        let regionNames = CStringTable(regions.lazy.map { XMLText.sanitized($0.name) })
+        let serviceIDs = CStringTable(services.lazy.map(\.id.description))
+        var via = TextCache()
+        var actor = TextCache()
+        var source = TextCache()
+        var stamp: (date: Date, text: String)?
+        var unit = -1
+        try writer.newline(1)
+        try writer.start(N.eintraege)
+        while let row = rows.nextView() {
+            if row.region != unit {
+                if unit >= 0 {
+                    try writer.newline(2)
+                    try writer.end()
+                }
+                unit = row.region
+                try writer.newline(2)
+                try writer.start(N.einheit)
+                try writer.attribute(N.regionalschluessel, regionKeys[unit])
+                try writer.attribute(N.name, regionNames[unit])
+                try writer.attribute(N.ebene, Self.level(regions[unit].level))
+                try writer.attribute(N.berichtseinheit, row.isReportingUnit ? XMLStreamWriter.trueText : XMLStreamWriter.falseText)
+            }
+            try writer.newline(3)
+            try writer.start(N.eintrag)
+            try writer.attribute(N.ozgId, serviceIDs[row.service])
+            let values = row.values
+            if let values {
+                try writer.attribute(N.status, Self.status(values.status))
+                if let level = values.maturity {
+                    try writer.attribute(N.reifegrad, level)
+                    try writer.attribute(N.modell, values.maturityModel == .v2 ? N.two : N.one)
+                }
+                if let planned = values.planned { try writer.attribute(N.geplantZum, planned) }
+                if let since = values.onlineSince { try writer.attribute(N.onlineSeit, since) }
+            }
+            if row.isOnlineIncludingHigherLevel { try writer.attribute(N.onlineEinschliesslichHoehererEbene, XMLStreamWriter.trueText) }
+            if let key = row.via { try writer.attribute(N.bereitgestelltDurch, clean: via.clean(key.description)) }
+            if provenance, values != nil, let updatedAt = row.updatedAt {
+                if stamp?.date != updatedAt { stamp = (updatedAt, Timestamp.string(updatedAt)) }
+                try writer.attribute(N.aktualisiertAm, clean: stamp?.text ?? "")
+                try writer.attribute(N.aktualisiertVon, clean: actor.clean(row.updatedBy ?? ""))
+                try writer.attribute(N.quelle, clean: source.clean(row.source ?? ""))
+            }
+            if let values, values.url != nil || values.solution != nil || values.note != nil {
+                if let url = values.url {
+                    try writer.newline(4)
+                    try writer.element(N.url, url)
+                }
+                if let solution = values.solution {
+                    try writer.newline(4)
+                    try writer.element(N.loesung, solution)
+                }
+                if let note = values.note {
+                    try writer.newline(4)
+                    try writer.element(N.notiz, note)
+                }
+                try writer.newline(3)
+            }
             try writer.end()
         }
-        if let planned = values.planned { try writer.element(N.geplantZum, token: planned.description) }
-        if let since = values.onlineSince { try writer.element(N.onlineSeit, token: since.description) }
-        if let url = values.url { try writer.element(N.url, url) }
-        if let solution = values.solution { try writer.element(N.loesung, solution) }
-        if let note = values.note { try writer.element(N.notiz, note) }
-        if provenance {
-            try writer.element(N.aktualisiertAm, token: Timestamp.string(record.updatedAt))
-            try writer.element(N.aktualisiertVon, record.updatedBy)
-            try writer.element(N.quelle, record.source)
+        if unit >= 0 {
+            try writer.newline(2)
+            try writer.end()
+            try writer.newline(1)
         }
         try writer.end()
+    }
+
+    static func status(_ status: Status) -> StaticString {
+        switch status {
+        case .notStarted: "not_started"
+        case .planned: "planned"
+        case .inProgress: "in_progress"
+        case .online: "online"
+        case .notApplicable: "not_applicable"
+        }
+    }
+
+    static func level(_ level: RegionLevel) -> StaticString {
+        switch level {
+        case .land: "land"
+        case .bezirk: "bezirk"
+        case .kreis: "kreis"
+        case .verband: "verband"
+        case .gemeinde: "gemeinde"
+        case .gemeindefrei: "gemeindefrei"
+        }
     }
 
     func summary(_ summary: ReportSummary) throws {
+        try writer.newline(1)
         try writer.start(N.auswertung)
+        try writer.newline(2)
         try writer.start(N.gesamt)
         try counts(summary.overall)
+        try writer.newline(2)
         try writer.end()
         for field in summary.themenfelder {
+            try writer.newline(2)
             try writer.start(N.themenfeld)
             try writer.attribute(N.nummer, field.number)
             try writer.attribute(N.name, field.name)
             try counts(field.counts)
+            try writer.newline(2)
             try writer.end()
         }
+        try writer.newline(2)
         try writer.start(N.reifegradverteilung)
         for bucket in summary.maturity {
+            try writer.newline(3)
             try writer.start(N.stufe)
             try writer.attribute(N.modell, bucket.model)
             try writer.attribute(N.wert, bucket.level)
             try writer.attribute(N.anzahl, bucket.count)
             try writer.end()
         }
+        if !summary.maturity.isEmpty { try writer.newline(2) }
         try writer.end()
+        try writer.newline(2)
         try writer.start(N.abdeckung)
         for service in summary.services {
+            try writer.newline(3)
             try writer.start(N.leistung)
             try writer.attribute(N.ozgId, service.ozgID)
             try writer.attribute(N.bezeichnung, service.name)
@@ -158,41 +273,57 @@ struct XMLReportBody {
             try writer.attribute(N.relevanteEinheiten, service.relevantUnits)
             try coverage(N.eigene, service.onlineOwn, service.shareOwn, service.classOwn)
             try coverage(N.einschliesslichHoehererEbene, service.onlineIncludingHigherLevel, service.shareIncludingHigherLevel, service.classIncludingHigherLevel)
+            try writer.newline(3)
             try writer.end()
         }
+        if !summary.services.isEmpty { try writer.newline(2) }
         try writer.end()
+        try writer.newline(2)
         try writer.element(N.nichtZugeordneteEintraege, summary.orphanedRecords)
+        try writer.newline(2)
         try writer.element(N.eintraegeHoehererEbenen, summary.higherLevelRows)
+        try writer.newline(1)
         try writer.end()
     }
 
     private func coverage(_ name: StaticString, _ count: Int, _ share: Double, _ klasse: CoverageClass) throws {
+        try writer.newline(4)
         try writer.start(name)
         try writer.attribute(N.anzahl, count)
-        try writer.attribute(N.anteil, Self.decimal(share))
+        try writer.attribute(N.anteil, clean: Self.decimal(share))
         try writer.attribute(N.klasse, klasse.rawValue)
         try writer.end()
     }
 
     private func counts(_ counts: ServiceCounts) throws {
+        try writer.newline(3)
         try writer.element(N.leistungen, counts.services)
+        try writer.newline(3)
         try writer.element(N.erfasst, counts.tracked)
+        try writer.newline(3)
         try writer.element(N.nichtBegonnen, counts.count(.notStarted))
+        try writer.newline(3)
         try writer.element(N.geplant, counts.count(.planned))
+        try writer.newline(3)
         try writer.element(N.inUmsetzung, counts.count(.inProgress))
+        try writer.newline(3)
         try writer.element(N.online, counts.count(.online))
+        try writer.newline(3)
         try writer.element(N.nichtZustaendig, counts.count(.notApplicable))
+        try writer.newline(3)
         try writer.element(N.relevant, counts.relevant)
         try share(N.onlineEigene, counts.online, counts.shareOnline)
         try share(N.onlineEinschliesslichHoehererEbene, counts.onlineIncludingHigherLevel, counts.shareOnlineIncludingHigherLevel)
         try share(N.reifegradMindestens3, counts.maturityAtLeast3, counts.shareMaturityAtLeast3)
+        try writer.newline(3)
         try writer.element(N.reifegradModell2, counts.maturityModel2)
     }
 
     private func share(_ name: StaticString, _ count: Int, _ percent: Double) throws {
+        try writer.newline(3)
         try writer.start(name)
-        try writer.attribute(N.anteil, Self.decimal(percent))
-        try writer.text(String(count))
+        try writer.attribute(N.anteil, clean: Self.decimal(percent))
+        try writer.text(count)
         try writer.end()
     }
 
@@ -203,5 +334,20 @@ struct XMLReportBody {
         let sign = tenths < 0 ? "-" : ""
         let magnitude = tenths.magnitude
         return "\(sign)\(magnitude / 10).\(magnitude % 10)"
+    }
+}
+
+/// The sanitized form of the last text seen: provenance and providing units repeat from row to row, so they are
+/// scanned for characters XML forbids once per change rather than once per row.
+struct TextCache {
+    private var last: String?
+    private var cleaned = ""
+
+    mutating func clean(_ text: String) -> String {
+        if last != text {
+            last = text
+            cleaned = XMLText.sanitized(text)
+        }
+        return cleaned
     }
 }

@@ -11,7 +11,7 @@ public enum XMLInputLimits {
     /// The most bytes accepted before the root element (XML declaration, comments): 1 MiB.
     public static let maxPrologBytes = 1 << 20
     /// The most attributes (namespace declarations included) one element may have: 64. ozgtrack's elements have
-    /// at most six; the limit stops libxml2 2.9's duplicate-attribute check, whose time grows with the square
+    /// at most eleven; the limit stops libxml2 2.9's duplicate-attribute check, whose time grows with the square
     /// of the count (100,000 attributes in 1 MB take about 20 seconds), before it starts.
     public static let maxAttributes = 64
 }
@@ -91,6 +91,10 @@ final class XMLInputStream {
         origin = .memory([])
     }
 
+    /// The line of the next start tag libxml2 was given and no element node has claimed yet (see
+    /// ``XMLMarkupGuard``).
+    func takeStartLine() -> Int? { markup.takeStartLine() }
+
     /// Fills `buffer` with up to `capacity` bytes: the count, 0 at the end, -1 after a refusal or a read error.
     func read(into buffer: UnsafeMutableRawPointer, capacity: Int) -> Int32 {
         guard failure == nil else { return -1 }
@@ -116,7 +120,7 @@ final class XMLInputStream {
             failure = InputError(
                 file: file, line: line,
                 message: "an element has more than \(XMLInputLimits.maxAttributes) attributes: expected at most "
-                    + "\(XMLInputLimits.maxAttributes) (ozgtrack's elements have at most six)")
+                    + "\(XMLInputLimits.maxAttributes) (ozgtrack's elements have at most eleven)")
             return -1
         }
         return Int32(count)

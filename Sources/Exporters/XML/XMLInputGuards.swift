@@ -113,11 +113,19 @@ enum XMLProlog {
 }
 
 /// Counts the attributes of every tag in the bytes handed to libxml2, before libxml2 parses them, so that an
-/// element with thousands of attributes is refused before libxml2's quadratic duplicate check runs.
+/// element with thousands of attributes is refused before libxml2's quadratic duplicate check runs; and notes
+/// the line of every start tag, for ``XMLStreamReader/elementLine``.
 ///
 /// A small state machine over the raw bytes that follows text, tags, quoted attribute values, comments,
 /// CDATA sections and processing instructions across chunk boundaries; an `=` inside a tag and outside quotes
 /// is one attribute. (DOCTYPEs never get here: ``XMLProlog`` refuses them.)
+///
+/// Start-tag lines: libxml2 stores an element's line in 16 bits and gives 65535 for every element further down
+/// (`XML_PARSE_BIG_LINES` extends only text nodes), which in a report of a Land is most of them. Every start
+/// tag is an element node and every element node comes from a start tag, in the same order (no entity can add
+/// elements: there is no DTD), so the n-th start tag seen here is the n-th element the reader reaches. The
+/// lines wait in a queue until the reader takes them; libxml2 reads only a few kilobytes ahead, so the queue
+/// stays short.
 struct XMLMarkupGuard {
     private enum State {
         case text, afterLess, afterBang, afterBangDash, tag, quoted(UInt8), comment, cdata, instruction
@@ -131,6 +139,24 @@ struct XMLMarkupGuard {
     /// The two bytes before the current one (for `-->`, `]]>`, `?>` across chunks).
     private var last: UInt8 = 0
     private var beforeLast: UInt8 = 0
+    /// The lines of start tags seen and not yet taken, from `head` on.
+    private var startLines: [Int] = []
+    private var head = 0
+
+    /// The line of the oldest start tag not yet taken (``XMLStreamReader`` takes one per element node).
+    mutating func takeStartLine() -> Int? {
+        guard head < startLines.count else { return nil }
+        let line = startLines[head]
+        head += 1
+        if head == startLines.count {
+            startLines.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 4_096 && head * 2 >= startLines.count {
+            startLines.removeFirst(head)
+            head = 0
+        }
+        return line
+    }
 
     /// Follows `bytes`; the line of a tag with too many attributes, if there is one.
     mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Int? {
@@ -149,6 +175,8 @@ struct XMLMarkupGuard {
                 default:
                     attributes = 0
                     state = byte == 0x3E ? .text : .tag
+                    // `</` ends an element; anything else after `<` is a start tag (or an error libxml2 reports).
+                    if byte != 0x2F && byte != 0x3E { startLines.append(tagLine) }
                 }
             case .afterBang:
                 state = byte == 0x2D ? .afterBangDash : byte == 0x5B ? .cdata : .tag  // - or [

@@ -1,4 +1,4 @@
-/// The element and attribute names, as C strings that need no conversion.
+/// The element and attribute names (and constant values), as C strings that need no conversion.
 enum N {
     static let umsetzungsbericht: StaticString = "umsetzungsbericht"
     static let version: StaticString = "version"
@@ -26,12 +26,11 @@ enum N {
     static let zaehlweise: StaticString = "zaehlweise"
     static let eintraege: StaticString = "eintraege"
     static let eintrag: StaticString = "eintrag"
-    static let region: StaticString = "region"
+    static let einheit: StaticString = "einheit"
     static let berichtseinheit: StaticString = "berichtseinheit"
     static let leistung: StaticString = "leistung"
     static let ozgId: StaticString = "ozgId"
     static let bezeichnung: StaticString = "bezeichnung"
-    static let umsetzung: StaticString = "umsetzung"
     static let reifegrad: StaticString = "reifegrad"
     static let modell: StaticString = "modell"
     static let geplantZum: StaticString = "geplantZum"
@@ -69,4 +68,6 @@ enum N {
     static let onlineEigene: StaticString = "onlineEigene"
     static let reifegradMindestens3: StaticString = "reifegradMindestens3"
     static let reifegradModell2: StaticString = "reifegradModell2"
+    static let one: StaticString = "1"
+    static let two: StaticString = "2"
 }

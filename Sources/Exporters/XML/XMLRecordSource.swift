@@ -3,12 +3,14 @@ public import OZGCore
 /// Reads an ozgtrack XML report (``XMLReportSchema``) back for import: the ministry's workflow of collecting
 /// the municipalities' reports and importing them.
 ///
-/// Every `eintrag` with an `umsetzung` becomes an `ImportRow`: region key, OZG-ID, status, Reifegrad with its
-/// model, `geplantZum`, `onlineSeit`, `url`, `loesung`, `notiz`. Entries without `umsetzung` (untracked) are
-/// passed over; provenance (`aktualisiertAm`, `aktualisiertVon`, `quelle`) is ignored, since the import is a new
-/// change by whoever imports. Values go through the `RecordValidator` like those of a CSV import, so unknown
-/// regions and OZG-IDs give the same messages; every error names the file, the line of the offending element
-/// and the element.
+/// Every `eintrag` with a `status` becomes an `ImportRow`: the key of its `einheit`, its OZG-ID, status,
+/// Reifegrad with its model, `geplantZum`, `onlineSeit` (attributes) and `url`, `loesung`, `notiz` (elements).
+/// Entries without `status` (untracked) are passed over, and must carry no values; provenance
+/// (`aktualisiertAm`, `aktualisiertVon`, `quelle`), `onlineEinschliesslichHoehererEbene` and
+/// `bereitgestelltDurch` are ignored, since the import is a new change by whoever imports. Values go through
+/// the `RecordValidator` like those of a CSV import, so unknown regions and OZG-IDs give the same messages;
+/// every error names the file, the line of the offending element (`einheit`, `eintrag`, `url` …) and the
+/// attribute or element (`eintrag/@status`, `notiz`).
 ///
 /// The file is streamed with libxml2's `xmlTextReader` and validated against the embedded schema while it is
 /// read; schema violations are reported as row errors with their line, and once one has occurred no further
@@ -16,9 +18,9 @@ public import OZGCore
 /// outright, with an `InputError` naming file and line: a DOCTYPE (no DTD is ever read, no entity expanded or
 /// fetched), XML that is not well-formed, an encoding other than UTF-8, input over the size limit.
 public struct XMLRecordSource: RecordSource {
-    /// What an optional element missing from an `umsetzung` means for the stored record.
+    /// What an optional value missing from a tracked `eintrag` means for the stored record.
     public enum AbsentValues: Sendable {
-        /// The `umsetzung` is the record's whole state: a missing `notiz`, `url`, `reifegrad` … removes the stored
+        /// The `eintrag` is the record's whole state: a missing `notiz`, `url`, `reifegrad` … removes the stored
         /// value (the default; a report lists every value a record has).
         case cleared
         /// A missing element means "not given": the stored value stays (as an empty CSV cell).
@@ -36,7 +38,7 @@ public struct XMLRecordSource: RecordSource {
     ///   - path: the file, or `-` for standard input.
     ///   - validator: checks values against the loaded catalogue and registry (as for CSV).
     ///   - maxBytes: the largest input accepted (see ``XMLInputLimits/maxBytes``).
-    ///   - absentValues: what a missing optional element means (see ``AbsentValues``).
+    ///   - absentValues: what a missing optional value means (see ``AbsentValues``).
     public init(
         path: String, validator: RecordValidator, maxBytes: Int = XMLInputLimits.maxBytes, absentValues: AbsentValues = .cleared
     ) {
@@ -51,12 +53,22 @@ public struct XMLRecordSource: RecordSource {
     /// - Throws: `InputError` naming file and line when the file cannot be read or is refused as a whole
     ///   (DOCTYPE, not well-formed, too large, not UTF-8); whatever `body` throws.
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
-        let input = try XMLInputStream(path: path, maxBytes: maxBytes)
+        try forEachRow(from: XMLInputStream(path: path, maxBytes: maxBytes), body)
+    }
+
+    /// Calls `body` with every row of an XML document held in memory (for the fuzz target and tests).
+    package func forEachRow(bytes: [UInt8], _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        try forEachRow(from: XMLInputStream(bytes: bytes, name: file, maxBytes: maxBytes), body)
+    }
+
+    private func forEachRow(from input: XMLInputStream, _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
         let diagnostics = LibXMLDiagnostics()
         try LibXMLErrorScope.run(diagnostics) {
             let reader = try XMLStreamReader(input: input, diagnostics: diagnostics)
             var extractor = XMLEntryExtractor(reader: reader, file: input.file)
             var messages = XMLSchemaMessages()
+            /// The unit whose key was refused: its further entries are passed over without repeating the error.
+            var refusedUnit: Int?
             func report() throws {
                 for problem in diagnostics.take() where !problem.isWarning {
                     if let issue = messages.issue(problem, file: input.file) { try body(.failure(issue.inputError)) }
@@ -66,7 +78,10 @@ public struct XMLRecordSource: RecordSource {
                 try report()
                 guard let entry = extractor.step() else { continue }
                 // Rows only from a document valid so far: the schema has checked every value's form.
-                guard diagnostics.errorCount == 0, let result = makeRow(entry, file: input.file) else { continue }
+                guard diagnostics.errorCount == 0, entry.unit != refusedUnit, let result = makeRow(entry, file: input.file) else {
+                    continue
+                }
+                if case .failure(let error) = result, error.field == XMLEntry.Field.region.elementName { refusedUnit = entry.unit }
                 try body(result)
             }
             try report()
@@ -75,14 +90,24 @@ public struct XMLRecordSource: RecordSource {
 
     /// The row for one entry, its error, or `nil` when it is passed over (untracked, or skipped as unknown).
     func makeRow(_ entry: XMLEntry, file: String) -> Result<ImportRow, InputError>? {
-        guard entry.hasImplementation else { return nil }
+        let rowLine = entry.line
+        guard entry.isTracked else {
+            // An untracked entry with values would lose them silently.
+            if let field = XMLEntry.Field.recordFields.first(where: { entry.value($0) != nil }) {
+                return .failure(
+                    InputError(
+                        file: file, line: rowLine, field: XMLEntry.Field.status.elementName,
+                        message: "is missing on an entry with values (\(field.elementName)): expected a status, "
+                            + "or no values on an untracked entry"))
+            }
+            return nil
+        }
         let regionText = entry.text(.region)
         let serviceText = entry.text(.service)
-        let rowLine = entry.line(.region) ?? entry.line
         do throws(InputError) {
             let region: RegionKey?
             do {
-                region = try validator.region(regionText, field: "regionalschluessel")
+                region = try validator.region(regionText, field: XMLEntry.Field.region.elementName)
             } catch {
                 throw error.located(file: file, line: entry.line(.region))
             }
@@ -92,13 +117,24 @@ public struct XMLRecordSource: RecordSource {
             }
             let service: OZGID?
             do {
-                service = try validator.service(serviceText, field: "ozgId")
+                service = try validator.service(serviceText, field: XMLEntry.Field.service.elementName)
             } catch {
                 throw error.located(file: file, line: entry.line(.service))
             }
             guard let service else {
                 validator.skip("\(file):\(rowLine): OZG-ID \(serviceText.quotedForMessage) is not in the catalogue: skipped")
                 return nil
+            }
+            // Reifegrad and model come as a pair (the schema cannot say so).
+            if entry.value(.maturity) != nil, entry.value(.maturityModel) == nil {
+                throw InputError(
+                    file: file, line: rowLine, field: XMLEntry.Field.maturityModel.elementName,
+                    message: "is missing next to reifegrad: expected modell 1 or 2 with every reifegrad")
+            }
+            if entry.value(.maturity) == nil, let model = entry.value(.maturityModel) {
+                throw InputError(
+                    file: file, line: rowLine, field: XMLEntry.Field.maturity.elementName,
+                    message: "is missing next to modell \(model.quotedForMessage): expected a reifegrad with every modell")
             }
             var texts: [RecordField: String] = [:]
             for field in XMLEntry.Field.recordFields {
@@ -110,14 +146,15 @@ public struct XMLRecordSource: RecordSource {
             } catch {
                 let field = XMLEntry.Field.forRecordField(error.field)
                 throw InputError(
-                    file: file, line: field.flatMap { entry.line($0) } ?? rowLine, field: field?.elementName ?? error.field,
+                    file: file, line: field.map { entry.line($0) } ?? rowLine, field: field?.elementName ?? error.field,
                     message: error.message)
             }
             if let level = update.maturity {
                 do {
                     try RecordValues.validateMaturity(level, model: update.maturityModel ?? .v1)
                 } catch {
-                    throw InputError(file: file, line: entry.line(.maturity), field: "reifegrad", message: error.message)
+                    throw InputError(
+                        file: file, line: entry.line(.maturity), field: XMLEntry.Field.maturity.elementName, message: error.message)
                 }
             }
             if absentValues == .cleared {

@@ -17,6 +17,9 @@ final class XMLStreamReader {
     private var finished = false
     /// The problems reported before the one that ended reading (see ``next()``), not yet taken.
     private(set) var problemsBeforeFailure: [LibXMLProblem] = []
+    /// The line where the start tag of the current element (or of the last element reached) begins: exact at
+    /// any size, counted on the bytes given to libxml2 (see ``XMLMarkupGuard``).
+    private(set) var elementLine = 0
 
     /// The parser options: no network, exact line numbers beyond 65535. Never NOENT, DTDLOAD, DTDATTR,
     /// DTDVALID, XINCLUDE or HUGE. Not NOCDATA either: with schema validation plugged into the reader, libxml2
@@ -71,6 +74,10 @@ final class XMLStreamReader {
         let result = xmlTextReaderRead(reader)
         if result == 1 {
             let type = nodeType
+            if type == Int32(XML_READER_TYPE_ELEMENT.rawValue) {
+                elementLine = input.takeStartLine() ?? nodeLine
+                return true
+            }
             if type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) || type == Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue)
                 || type == Int32(XML_READER_TYPE_ENTITY.rawValue)
             {
@@ -115,11 +122,18 @@ final class XMLStreamReader {
         return line > 0 ? line : Int(xmlTextReaderGetParserLineNumber(reader))
     }
 
-    /// The value of an attribute of the current element.
-    func attribute(_ name: StaticString) -> String? {
-        guard let value = xmlTextReaderGetAttribute(reader, name.utf8Start) else { return nil }
-        defer { ozg_xmlFree(value) }
-        return String(cString: value)
+    /// Calls `body` with the local name and the value of every attribute of the current element that is in no
+    /// namespace (so not with namespace declarations), in document order, then returns to the element. The
+    /// pointers are valid during the call only; names are interned (see ``intern(_:)``).
+    func forEachAttribute(_ body: (UnsafePointer<xmlChar>, UnsafePointer<xmlChar>) -> Void) {
+        guard xmlTextReaderHasAttributes(reader) == 1 else { return }
+        while xmlTextReaderMoveToNextAttribute(reader) == 1 {
+            guard xmlTextReaderConstNamespaceUri(reader) == nil, let name = xmlTextReaderConstLocalName(reader),
+                let value = xmlTextReaderConstValue(reader)
+            else { continue }
+            body(name, value)
+        }
+        xmlTextReaderMoveToElement(reader)
     }
 
     /// `name` in the reader's dictionary, the pointer that element names equal to it usually have.

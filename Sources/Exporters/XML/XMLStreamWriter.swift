@@ -1,43 +1,176 @@
 import CLibXML
+import Foundation
 import OZGCore
 
-/// Passes libxml2's output to an `OutputSink` as it is produced.
+/// Passes libxml2's output to an `OutputSink`, from a thread of its own.
 ///
-/// libxml2 hands over bytes in chunks of a few kilobytes that may end inside a UTF-8 sequence; the incomplete
-/// tail is kept for the next chunk so that every piece the sink receives is whole text. A sink error is kept
-/// and makes the C callback fail, which makes every later libxml2 call fail; the writer then throws it.
-final class SinkBridge {
-    let sink: any OutputSink
-    private var carry: [UInt8] = []
-    /// The first error the sink threw.
-    private(set) var error: (any Error)?
+/// libxml2 hands over chunks of about 4 KB; they are gathered into blocks of ``blockSize`` bytes, and each full
+/// block goes to a writer thread that passes it to the sink, while the exporter goes on producing the next
+/// one. A national report is over a gigabyte: copying it into the page cache (and waiting when the kernel holds
+/// writers back to write dirty pages out) so overlaps with formatting instead of adding to it. At most
+/// ``blocks`` blocks exist, so memory stays bounded whatever the size of the report. A document smaller than
+/// one block is written by the calling thread at ``finish()``, and no thread is started.
+///
+/// A block never ends inside a UTF-8 sequence (the incomplete tail, at most three bytes, moves on to the next
+/// block), so that every piece the sink receives is whole UTF-8 (a sink that decodes each piece, like
+/// `StringSink`, must not see half a character). A sink error is kept and makes the C callback fail, which makes
+/// every later libxml2 call fail; the writer then throws it.
+///
+/// `@unchecked Sendable`: the sink is used by the writer thread only, from the first hand-over until
+/// ``finish()`` or ``cancel()`` has waited for that thread; the shared state is guarded by `condition`.
+final class SinkBridge: @unchecked Sendable {
+    /// A block of output bytes.
+    private final class Block {
+        let bytes: UnsafeMutablePointer<UInt8>
+        var count = 0
 
-    init(sink: any OutputSink) { self.sink = sink }
+        init(capacity: Int) { bytes = .allocate(capacity: capacity) }
+
+        deinit { bytes.deallocate() }
+    }
+
+    /// The size of a block: 1 MiB.
+    static let blockSize = 1 << 20
+    /// The most blocks at once: one being filled, the others waiting for the writer thread or being written.
+    static let blocks = 4
+
+    private let sink: any OutputSink
+    private let blockSize: Int
+    /// The block being filled, by the calling thread only.
+    private var current: Block
+    private let condition = NSCondition()
+    /// Guarded by `condition`: blocks waiting for the writer thread, blocks free for reuse, how many blocks
+    /// exist, the first error of the sink, whether the writer thread runs and whether it should stop.
+    private var pending: [Block] = []
+    private var spare: [Block] = []
+    private var allocated = 1
+    private var failure: (any Error)?
+    private var running = false
+    private var closing = false
+    private let stopped = DispatchSemaphore(value: 0)
+
+    /// A bridge to `sink`, in blocks of `blockSize` bytes (at least 4; smaller ones in tests).
+    init(sink: any OutputSink, blockSize: Int = SinkBridge.blockSize) {
+        self.sink = sink
+        self.blockSize = max(blockSize, 4)
+        current = Block(capacity: self.blockSize)
+    }
+
+    deinit { cancel() }
 
     var opaque: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 
-    /// Writes `bytes`; `false` when the sink failed (now or before).
+    /// The first error the sink threw.
+    var error: (any Error)? {
+        condition.lock()
+        defer { condition.unlock() }
+        return failure
+    }
+
+    /// Takes `bytes`; `false` when the sink failed (now or before).
     func write(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard error == nil else { return false }
-        let text: String
-        if carry.isEmpty {
-            let cut = Self.completeLength(bytes)
-            text = String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<cut]), as: UTF8.self)
-            carry.append(contentsOf: bytes[cut...])
-        } else {
-            carry.append(contentsOf: bytes)
-            let cut = carry.withUnsafeBufferPointer { Self.completeLength($0) }
-            text = String(decoding: carry[0..<cut], as: UTF8.self)
-            carry.removeFirst(cut)
+        guard let base = bytes.baseAddress else { return true }
+        var offset = 0
+        while offset < bytes.count {
+            let count = min(bytes.count - offset, blockSize - current.count)
+            (current.bytes + current.count).update(from: base + offset, count: count)
+            current.count += count
+            offset += count
+            if current.count == blockSize, !handOver() { return false }
         }
-        guard !text.isEmpty else { return true }
+        return true
+    }
+
+    /// Queues the full part of the current block for the writer thread and continues in a free block.
+    private func handOver() -> Bool {
+        let cut = Self.completeLength(UnsafeBufferPointer(start: current.bytes, count: current.count))
+        condition.lock()
+        defer { condition.unlock() }
+        if !running {
+            running = true
+            Thread.detachNewThread { [self] in drain() }
+        }
+        while failure == nil && spare.isEmpty && allocated == Self.blocks { condition.wait() }
+        if failure != nil { return false }
+        let next: Block
+        if let reused = spare.popLast() {
+            next = reused
+        } else {
+            next = Block(capacity: blockSize)
+            allocated += 1
+        }
+        next.count = current.count - cut
+        next.bytes.update(from: current.bytes + cut, count: next.count)
+        current.count = cut
+        pending.append(current)
+        current = next
+        condition.broadcast()
+        return true
+    }
+
+    /// The writer thread: passes queued blocks to the sink until told to stop.
+    private func drain() {
+        condition.lock()
+        while true {
+            while pending.isEmpty && !closing { condition.wait() }
+            guard !pending.isEmpty else { break }
+            let block = pending.removeFirst()
+            let failed = failure != nil
+            condition.unlock()
+            var error: (any Error)?
+            if !failed {
+                do {
+                    try sink.write(bytes: UnsafeRawBufferPointer(start: block.bytes, count: block.count))
+                } catch let thrown {
+                    error = thrown
+                }
+            }
+            condition.lock()
+            if let error, failure == nil { failure = error }
+            block.count = 0
+            spare.append(block)
+            condition.broadcast()
+        }
+        condition.unlock()
+        stopped.signal()
+    }
+
+    /// Waits until the writer thread has passed on everything queued and has ended.
+    private func stopWriter(discarding: Bool) {
+        condition.lock()
+        let wasRunning = running
+        running = false
+        closing = true
+        if discarding { pending.removeAll() }
+        condition.broadcast()
+        condition.unlock()
+        if wasRunning { stopped.wait() }
+    }
+
+    /// Writes everything taken and waits for the writer thread; `false` when the sink failed.
+    func finish() -> Bool {
+        stopWriter(discarding: false)
+        guard failure == nil else { return false }
+        guard current.count > 0 else { return true }
         do {
-            try sink.write(text)
+            try sink.write(bytes: UnsafeRawBufferPointer(start: current.bytes, count: current.count))
+            current.count = 0
             return true
         } catch {
-            self.error = error
+            failure = error
             return false
         }
+    }
+
+    /// Stops the writer thread, dropping what it has not written yet (the export failed).
+    func cancel() {
+        stopWriter(discarding: true)
+        current.count = 0
+    }
+
+    /// The length of the UTF-8 sequence that starts with `byte` (1 for anything that does not start one).
+    private static func sequenceLength(_ byte: UInt8) -> Int {
+        byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
     }
 
     /// The length of `bytes` without a UTF-8 sequence that starts in its last three bytes and is not complete.
@@ -46,36 +179,32 @@ final class SinkBridge {
         while back <= 3 && back <= bytes.count {
             let byte = bytes[bytes.count - back]
             if byte & 0xC0 != 0x80 {
-                let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
-                return length > back ? bytes.count - back : bytes.count
+                return sequenceLength(byte) > back ? bytes.count - back : bytes.count
             }
             back += 1
         }
         return bytes.count
     }
-
-    /// Writes what is left over (only an incomplete sequence, which libxml2 never leaves).
-    func finish() -> Bool {
-        guard error == nil, !carry.isEmpty else { return error == nil }
-        let rest = String(decoding: carry, as: UTF8.self)
-        carry.removeAll()
-        do {
-            try sink.write(rest)
-            return true
-        } catch {
-            self.error = error
-            return false
-        }
-    }
 }
 
-/// A thin, throwing layer over libxml2's `xmlTextWriter`, writing UTF-8 with indentation into an
-/// `OutputSink`. Element and attribute names are `StaticString`s, passed to C without copying.
+/// A thin, throwing layer over libxml2's `xmlTextWriter`, writing UTF-8 into an `OutputSink`.
+///
+/// Made for millions of elements: names are `StaticString`s and values that repeat are C strings prepared once
+/// (``CStringTable``), both passed to libxml2 without conversion; a Swift `String` is handed over with
+/// `withCString` (no copy for native strings) only where it is real text. Escaping is libxml2's.
+///
+/// libxml2's own indentation is off: it writes the indentation one level at a time and measures the depth by
+/// walking its list of open elements, for every element. Line breaks and indentation are written here instead,
+/// with ``newline(_:)``, one `xmlTextWriterWriteRawLen` call of a constant; every element that gets one starts
+/// on its own line, so that errors found when the file is read back name the line of the element.
 final class XMLStreamWriter {
     private let writer: xmlTextWriterPtr
+    private let output: xmlOutputBufferPtr
     private let bridge: SinkBridge
     private let diagnostics: LibXMLDiagnostics
     private var closed = false
+    /// Room for a number or a date in decimal, NUL-terminated.
+    private let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
 
     /// - Throws: ``OutputError`` when libxml2 cannot create the writer.
     init(sink: any OutputSink, diagnostics: LibXMLDiagnostics) throws {
@@ -91,24 +220,32 @@ final class XMLStreamWriter {
         let close: xmlOutputCloseCallback = { _ in 0 }
         // The writer owns the output buffer; the bridge outlives both (it is a stored property of self).
         guard let output = xmlOutputBufferCreateIO(write, close, bridge.opaque, nil) else {
+            scratch.deallocate()
             throw OutputError.cannotWrite(target: "the XML report", reason: "libxml2 could not create an output buffer")
         }
         guard let writer = xmlNewTextWriter(output) else {
             xmlOutputBufferClose(output)
+            scratch.deallocate()
             throw OutputError.cannotWrite(target: "the XML report", reason: "libxml2 could not create a writer")
         }
+        self.output = output
         self.writer = writer
-        xmlTextWriterSetIndent(writer, 1)
-        xmlTextWriterSetIndentString(writer, Self.indent.utf8Start)
+        xmlTextWriterSetIndent(writer, 0)
     }
 
     deinit {
-        if !closed { xmlFreeTextWriter(writer) }
+        if !closed {
+            // The export failed: libxml2 flushes what it holds into the bridge, which drops it and stops its thread.
+            xmlFreeTextWriter(writer)
+            bridge.cancel()
+        }
+        scratch.deallocate()
     }
 
-    private static let indent: StaticString = "  "
-    private static let trueText: StaticString = "true"
-    private static let falseText: StaticString = "false"
+    static let trueText: StaticString = "true"
+    static let falseText: StaticString = "false"
+    /// A line feed and enough spaces for the deepest indentation written.
+    private static let breaks: StaticString = "\n                                "
 
     /// Throws the sink's error, or libxml2's, when a call returned an error code.
     @inline(__always)
@@ -122,95 +259,147 @@ final class XMLStreamWriter {
         throw OutputError.cannotWrite(target: "the XML report", reason: "libxml2 reported \(detail)")
     }
 
+    /// Writes the XML declaration (`<?xml version="1.0" encoding="UTF-8"?>`).
+    ///
+    /// Declaring UTF-8 makes libxml2 mark its document as UTF-8, so that it writes characters outside ASCII in
+    /// attribute values as they are rather than as character references. It also installs its UTF-8 to UTF-8
+    /// "converter" on the output buffer, which copies every piece written, however small, a second time; since
+    /// the text is UTF-8 already, the converter is taken off again once the declaration has gone out. (It is
+    /// one of libxml2's built-in handlers, which are never freed.)
     func startDocument() throws {
         try check(xmlTextWriterStartDocument(writer, "1.0", "UTF-8", nil))
+        try check(xmlTextWriterFlush(writer))
+        output.pointee.encoder = nil
     }
 
     /// Starts the root element in `namespace` (written as the default namespace).
     func startRoot(_ name: StaticString, namespace: String) throws {
-        try check(namespace.withCString { uri in
-            uri.withMemoryRebound(to: xmlChar.self, capacity: namespace.utf8.count + 1) {
-                xmlTextWriterStartElementNS(writer, nil, name.utf8Start, $0)
-            }
-        })
+        try namespace.withXMLChars { try check(xmlTextWriterStartElementNS(writer, nil, name.utf8Start, $0)) }
     }
 
+    @inline(__always)
     func start(_ name: StaticString) throws {
         try check(xmlTextWriterStartElement(writer, name.utf8Start))
     }
 
+    /// Ends the innermost open element: `/>` when it has no content, `</name>` otherwise.
+    @inline(__always)
     func end() throws {
         try check(xmlTextWriterEndElement(writer))
     }
 
-    /// `<name>text</name>`; the text is escaped by libxml2 (`&lt;`, `&amp;`, `&gt;`, CR as `&#13;`) after
-    /// characters XML forbids are replaced (``XMLText/sanitized(_:)``).
-    func element(_ name: StaticString, _ text: String) throws {
-        let clean = XMLText.sanitized(text)
-        try check(clean.withCString { content in
-            content.withMemoryRebound(to: xmlChar.self, capacity: clean.utf8.count + 1) {
-                xmlTextWriterWriteElement(writer, name.utf8Start, $0)
-            }
-        })
+    /// A line break and `depth` levels of indentation (two spaces each), written as they are. Closes the start
+    /// tag of the element just started, as any content does.
+    @inline(__always)
+    func newline(_ depth: Int) throws {
+        try check(xmlTextWriterWriteRawLen(writer, Self.breaks.utf8Start, Int32(1 + 2 * depth)))
     }
 
-    /// `<name>text</name>` for a constant that needs no escaping (`true`, `false`).
-    func element(_ name: StaticString, plain text: StaticString) throws {
-        try check(xmlTextWriterStartElement(writer, name.utf8Start))
-        try check(xmlTextWriterWriteRaw(writer, text.utf8Start))
-        try check(xmlTextWriterEndElement(writer))
+    // MARK: Attributes (on the element just started)
+
+    /// `name="value"` for a constant (a status, `true`); libxml2 escapes as for any value.
+    @inline(__always)
+    func attribute(_ name: StaticString, _ value: StaticString) throws {
+        try check(xmlTextWriterWriteAttribute(writer, name.utf8Start, value.utf8Start))
     }
 
-    func element(_ name: StaticString, _ value: Int) throws {
-        try element(name, token: String(value))
+    /// `name="value"` for a prepared, NUL-terminated value (see ``CStringTable``).
+    @inline(__always)
+    func attribute(_ name: StaticString, _ value: UnsafePointer<xmlChar>) throws {
+        try check(xmlTextWriterWriteAttribute(writer, name.utf8Start, value))
     }
 
-    func element(_ name: StaticString, _ value: Bool) throws {
-        try element(name, plain: value ? Self.trueText : Self.falseText)
-    }
-
-    /// `<name>text</name>` for short ASCII values (numbers, keys, dates, enumeration values): written without
-    /// libxml2's escaping pass when they contain nothing to escape, which is checked here, escaped otherwise.
-    func element(_ name: StaticString, token text: String) throws {
-        guard Self.isPlain(text) else { return try element(name, text) }
-        try check(xmlTextWriterStartElement(writer, name.utf8Start))
-        try check(text.withCString { content in
-            content.withMemoryRebound(to: xmlChar.self, capacity: text.utf8.count + 1) { xmlTextWriterWriteRaw(writer, $0) }
-        })
-        try check(xmlTextWriterEndElement(writer))
-    }
-
-    /// Whether `text` is printable ASCII without `<`, `>`, `&` and quotes (nothing to escape or replace).
-    private static func isPlain(_ text: String) -> Bool {
-        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 && $0 != 0x22 && $0 != 0x27 }
-    }
-
-    /// `name="value"` on the element just started; the value is escaped by libxml2 (including tab, line feed
-    /// and carriage return, which survive attribute normalisation so).
+    /// `name="value"`: characters XML forbids are replaced (``XMLText/sanitized(_:)``), then libxml2 escapes
+    /// `<`, `>`, `&`, `"` and tab, line feed and carriage return (which survive attribute normalisation so).
     func attribute(_ name: StaticString, _ value: String) throws {
-        let clean = XMLText.sanitized(value)
-        try check(clean.withCString { content in
-            content.withMemoryRebound(to: xmlChar.self, capacity: clean.utf8.count + 1) {
-                xmlTextWriterWriteAttribute(writer, name.utf8Start, $0)
-            }
-        })
+        try XMLText.sanitized(value).withXMLChars { try check(xmlTextWriterWriteAttribute(writer, name.utf8Start, $0)) }
     }
 
+    /// `name="value"` for a value known to be clean (sanitized before, or ASCII digits and dashes).
+    func attribute(_ name: StaticString, clean value: String) throws {
+        try value.withXMLChars { try check(xmlTextWriterWriteAttribute(writer, name.utf8Start, $0)) }
+    }
+
+    /// `name="123"`.
     func attribute(_ name: StaticString, _ value: Int) throws {
-        try attribute(name, String(value))
+        try check(xmlTextWriterWriteAttribute(writer, name.utf8Start, decimal(value)))
     }
 
-    /// `text` as the content of the element just started (after its attributes).
-    func text(_ value: String) throws {
-        let clean = XMLText.sanitized(value)
-        try check(clean.withCString { content in
-            content.withMemoryRebound(to: xmlChar.self, capacity: clean.utf8.count + 1) {
-                xmlTextWriterWriteString(writer, $0)
+    /// `name="YYYY-MM-DD"`.
+    func attribute(_ name: StaticString, _ date: ISODate) throws {
+        var index = 0
+        func put(_ value: Int, digits: Int) {
+            var divisor = 1
+            for _ in 1..<digits { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                scratch[index] = UInt8(truncatingIfNeeded: 0x30 + rest / divisor % 10)
+                index += 1
+                rest %= divisor
+                divisor /= 10
             }
-        })
+        }
+        put(date.year, digits: 4)
+        scratch[index] = 0x2D
+        index += 1
+        put(date.month, digits: 2)
+        scratch[index] = 0x2D
+        index += 1
+        put(date.day, digits: 2)
+        scratch[index] = 0
+        try check(xmlTextWriterWriteAttribute(writer, name.utf8Start, scratch))
     }
 
-    /// Closes every open element, flushes and frees libxml2's writer.
+    /// `value` in decimal, NUL-terminated, in the scratch buffer.
+    private func decimal(_ value: Int) -> UnsafePointer<xmlChar> {
+        var magnitude = value.magnitude
+        var digits = 0
+        repeat {
+            digits += 1
+            magnitude /= 10
+        } while magnitude > 0
+        let sign = value < 0 ? 1 : 0
+        if sign == 1 { scratch[0] = 0x2D }
+        magnitude = value.magnitude
+        var index = sign + digits
+        scratch[index] = 0
+        repeat {
+            index -= 1
+            scratch[index] = UInt8(truncatingIfNeeded: 0x30 + magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        return UnsafePointer(scratch)
+    }
+
+    // MARK: Elements with text
+
+    /// `<name>text</name>`: characters XML forbids are replaced (``XMLText/sanitized(_:)``), then libxml2
+    /// escapes `<`, `>`, `&`, `"` and writes a carriage return as `&#13;` (so that parsers keep it).
+    func element(_ name: StaticString, _ text: String) throws {
+        try XMLText.sanitized(text).withXMLChars { try check(xmlTextWriterWriteElement(writer, name.utf8Start, $0)) }
+    }
+
+    /// `<name>true</name>` or `<name>false</name>`.
+    func element(_ name: StaticString, _ value: Bool) throws {
+        try check(xmlTextWriterWriteElement(writer, name.utf8Start, (value ? Self.trueText : Self.falseText).utf8Start))
+    }
+
+    /// `<name>123</name>`.
+    func element(_ name: StaticString, _ value: Int) throws {
+        try check(xmlTextWriterWriteElement(writer, name.utf8Start, decimal(value)))
+    }
+
+    /// Text as the content of the element just started (after its attributes), escaped like ``element(_:_:)``.
+    func text(_ value: String) throws {
+        try XMLText.sanitized(value).withXMLChars { try check(xmlTextWriterWriteString(writer, $0)) }
+    }
+
+    /// `123` as the content of the element just started.
+    func text(_ value: Int) throws {
+        try check(xmlTextWriterWriteString(writer, decimal(value)))
+    }
+
+    /// Closes every open element, writes the final line feed, flushes and frees libxml2's writer.
     /// - Throws: the sink's error, or an ``OutputError`` from libxml2.
     func finish() throws {
         try check(xmlTextWriterEndDocument(writer))
@@ -218,6 +407,51 @@ final class XMLStreamWriter {
         closed = true
         xmlFreeTextWriter(writer)
         if !bridge.finish() { try fail() }
-        if let error = bridge.error { throw error }
     }
+}
+
+extension String {
+    /// Calls `body` with the string as a NUL-terminated UTF-8 C string for libxml2 (no copy for a native
+    /// string, a copy on the stack for a small one).
+    @inline(__always)
+    func withXMLChars<T>(_ body: (UnsafePointer<xmlChar>) throws -> T) rethrows -> T {
+        try withCString { chars in
+            try chars.withMemoryRebound(to: xmlChar.self, capacity: utf8.count + 1) { try body($0) }
+        }
+    }
+}
+
+/// NUL-terminated UTF-8 strings in one block of memory, by position: the attribute values that repeat on
+/// thousands of entries (a service's OZG-ID, a unit's key and name), converted for libxml2 once.
+final class CStringTable {
+    private let storage: UnsafeMutablePointer<UInt8>
+    private let starts: [Int]
+
+    /// The strings, in order; each is stored as it is (sanitize before when it is text from outside).
+    init<Strings: Collection<String>>(_ strings: Strings) {
+        var starts: [Int] = []
+        starts.reserveCapacity(strings.count)
+        var total = 0
+        for string in strings {
+            starts.append(total)
+            total += string.utf8.count + 1
+        }
+        storage = .allocate(capacity: max(total, 1))
+        var offset = 0
+        for string in strings {
+            for byte in string.utf8 {
+                storage[offset] = byte
+                offset += 1
+            }
+            storage[offset] = 0
+            offset += 1
+        }
+        self.starts = starts
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The string at `position`.
+    @inline(__always)
+    subscript(position: Int) -> UnsafePointer<xmlChar> { UnsafePointer(storage + starts[position]) }
 }

@@ -74,6 +74,13 @@ public final class CSVReader {
                 file: file, line: 1,
                 message: "the file is UTF-16 encoded: expected UTF-8 (convert it, e.g. with iconv -f UTF-16 -t UTF-8)")
         }
+        // UTF-16 without a byte-order mark: ASCII text then has a NUL byte beside every character.
+        if bytes.count >= 4, (bytes[0] == 0 && bytes[2] == 0 && bytes[1] != 0) || (bytes[1] == 0 && bytes[3] == 0 && bytes[0] != 0) {
+            throw InputError(
+                file: file, line: 1,
+                message: "the file looks UTF-16 encoded (NUL bytes between the characters): expected UTF-8 "
+                    + "(convert it, e.g. with iconv -f UTF-16 -t UTF-8)")
+        }
         self.file = file
         self.maxFieldBytes = maxFieldBytes
         self.base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)

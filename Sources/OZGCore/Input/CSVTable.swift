@@ -20,21 +20,24 @@ final class CSVTable {
         }
         header = try reader.strings().map { $0.trimmingCharacters(in: .whitespaces) }
         var columns: [String: Int] = [:]
+        var repeated: String?
         for (index, name) in header.enumerated() {
-            if columns[name] != nil {
-                throw InputError(
-                    file: file, line: reader.line, field: name,
-                    message: "the column appears twice in the header: expected each column once")
-            }
-            columns[name] = index
+            if columns[name] != nil, repeated == nil { repeated = name }
+            if columns[name] == nil { columns[name] = index }
         }
         self.columns = columns
+        // A missing required column says most (a file without a header misses them all), so it comes first.
         let missing = required.filter { columns[$0] == nil }
         if !missing.isEmpty {
             throw InputError(
                 file: file, line: reader.line,
                 message: "the header lacks \(missing.joined(separator: ", ")): expected the columns "
                     + required.joined(separator: ","))
+        }
+        if let repeated {
+            throw InputError(
+                file: file, line: reader.line, field: repeated,
+                message: "the column \(repeated.quotedForMessage) appears twice in the header: expected each column once")
         }
     }
 

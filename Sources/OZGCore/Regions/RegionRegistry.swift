@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The administrative units of one territory edition (Gebietsstand), with lookups by key, name and
 /// hierarchy.
@@ -10,6 +11,8 @@ public struct RegionRegistry: Sendable {
     /// Every unit, sorted by key (so that the units within a key prefix are contiguous).
     public let regions: [Region]
     private let index: [String: Int]
+    /// Every name folded both ways, computed on the first search (folding 16,000 names takes a while).
+    private let foldedNames = FoldedNames()
 
     /// Creates a registry from units (any order).
     public init(edition: Edition, date: String, regions: [Region]) {
@@ -152,10 +155,12 @@ public struct RegionRegistry: Sendable {
         } else {
             candidates = regions[...]
         }
+        let folded = foldedNames.names(of: regions)
         var matches: [(rank: Int, region: Region)] = []
-        for region in candidates {
+        for position in candidates.indices {
+            let region = regions[position]
             if let scope, !contains(scope, region.key) { continue }
-            let rank = NameFolding.rank(of: query, in: region.name)
+            let rank = NameFolding.rank(of: query, in: folded[position])
             if let rank { matches.append((rank, region)) }
         }
         matches.sort { lhs, rhs in
@@ -167,6 +172,20 @@ public struct RegionRegistry: Sendable {
         let found = matches.map(\.region)
         if let limit { return Array(found.prefix(limit)) }
         return found
+    }
+}
+
+/// The folded names of a registry's regions, computed once and shared by every copy of the registry.
+final class FoldedNames: Sendable {
+    private let storage = Mutex<[[String]]?>(nil)
+
+    func names(of regions: [Region]) -> [[String]] {
+        storage.withLock { cached in
+            if let cached { return cached }
+            let computed = regions.map { NameFolding.variants($0.name) }
+            cached = computed
+            return computed
+        }
     }
 }
 
@@ -193,11 +212,21 @@ enum NameFolding {
         return fold(out)
     }
 
+    /// A name folded both ways (see ``fold(_:)`` and ``transliterate(_:)``).
+    static func variants(_ name: String) -> [String] {
+        let folded = fold(name)
+        let transliterated = transliterate(name)
+        return folded == transliterated ? [folded] : [folded, transliterated]
+    }
+
     /// 0 for an exact match, 1 for a prefix (also of the part before the first comma), 2 for a substring;
     /// `nil` for no match. Both spellings of umlauts are tried.
-    static func rank(of query: String, in name: String) -> Int? {
+    static func rank(of query: String, in name: String) -> Int? { rank(of: query, in: variants(name)) }
+
+    /// The rank among a name's folded variants.
+    static func rank(of query: String, in variants: [String]) -> Int? {
         var best: Int?
-        for candidate in [fold(name), transliterate(name)] {
+        for candidate in variants {
             let main = candidate.split(separator: ",", maxSplits: 1).first.map(String.init) ?? candidate
             let rank: Int?
             if candidate == query || main == query {

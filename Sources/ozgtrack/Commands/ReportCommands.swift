@@ -71,14 +71,16 @@ struct ReportCommand: ParsableCommand {
         }
         query.provenance = !withoutProvenance
         let database = try store.openForReading()
+        // Formatting and writing out run on separate threads (a national report writes gigabytes).
+        func write(to sink: any OutputSink) throws {
+            let background = BackgroundSink(sink)
+            try Report.with(query, catalogue: data, store: database) { report in try chosen.write(report, to: background) }
+            try background.finish()
+        }
         if let output {
-            try AtomicFileSink.write(to: output) { sink in
-                try Report.with(query, catalogue: data, store: database) { report in try chosen.write(report, to: sink) }
-            }
+            try AtomicFileSink.write(to: output) { sink in try write(to: sink) }
         } else {
-            try Report.with(query, catalogue: data, store: database) { report in
-                try chosen.write(report, to: StandardOutput.shared)
-            }
+            try write(to: StandardOutput.shared)
             try StandardOutput.shared.flush()
         }
     }

@@ -50,10 +50,15 @@ public struct DashboardSource: RecordSource {
     }
 
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        try InputFile.withBytes(path) { bytes in try forEachRow(bytes: bytes, body) }
+    }
+
+    /// The rows of an export's bytes; also the entry point for fuzzing.
+    package func forEachRow(bytes: UnsafeRawBufferPointer, _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
         var groups: [RecordKey: Group] = [:]
         var order: [RecordKey] = []
         var seen: [String: Int] = [:]
-        try readRows { row in
+        try readRows(bytes) { row in
             let result: Result<Void, InputError>
             do throws(InputError) {
                 try add(row, to: &groups, order: &order, seen: &seen)
@@ -108,6 +113,11 @@ public struct DashboardSource: RecordSource {
             throw InputError(field: "aktiv", message: "\(row["aktiv"].quotedForMessage): expected ja, nein or empty")
         }
         if ars.isEmpty { throw InputError(field: "ars", message: "missing: expected a 12-digit ARS") }
+        do {
+            _ = try ARS(ars)
+        } catch {
+            throw error.inField("ars")
+        }
         guard let region = try validator.region(ars, field: "ars") else {
             validator.skip("\(file):\(row.line): ARS \(ars.quotedForMessage) is not in the registry: skipped")
             return
@@ -136,15 +146,13 @@ public struct DashboardSource: RecordSource {
         groups[key] = group
     }
 
-    private func readRows(_ body: (Row) throws -> Void) throws {
-        try InputFile.withBytes(path) { bytes in
-            var start = 0
-            while start < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[start]) { start += 1 }
-            if start < bytes.count, bytes[start] == 0x7B || bytes[start] == 0x5B {
-                try readJSON(bytes, body)
-            } else {
-                try readCSV(bytes, body)
-            }
+    private func readRows(_ bytes: UnsafeRawBufferPointer, _ body: (Row) throws -> Void) throws {
+        var start = 0
+        while start < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[start]) { start += 1 }
+        if start < bytes.count, bytes[start] == 0x7B || bytes[start] == 0x5B {
+            try readJSON(bytes, body)
+        } else {
+            try readCSV(bytes, body)
         }
     }
 

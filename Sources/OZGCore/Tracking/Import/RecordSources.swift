@@ -52,6 +52,9 @@ public enum InputFile {
 /// import would hold all 330 MB of its CSV. Readers that go front to back call ``release(before:)`` now and
 /// then, so that memory stays bounded (the pages come back from the page cache should anything read them again).
 public final class InputBytes {
+    /// Bytes that are not a mapped file (tests, fuzzing, standard input).
+    public convenience init(bytes: UnsafeRawBufferPointer) { self.init(bytes: bytes, mapping: nil) }
+
     public let bytes: UnsafeRawBufferPointer
     private let mapping: UnsafeMutableRawPointer?
     private var released = 0
@@ -100,37 +103,40 @@ public struct CSVRecordSource: RecordSource {
     }
 
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
-        try InputFile.withInput(path) { input in
-            let table = try CSVTable(bytes: input.bytes, file: file, required: ["region", "ozg_id"], delimiter: delimiter)
-            for name in table.header where !Self.columns.contains(name) {
-                throw InputError(
-                    file: file, line: 1, field: name,
-                    message: "unknown column: expected the columns \(Self.columns.joined(separator: ","))")
-            }
-            let row = CSVRowParser(table: table, validator: validator, file: file)
-            while true {
-                let more: Bool
-                do throws(InputError) {
-                    more = try table.next()
-                } catch {
-                    // A record with the wrong number of fields is one bad row; a broken quote ends the file.
-                    if error.message.hasPrefix("the record has") {
-                        try body(.failure(error))
-                        continue
-                    }
-                    throw error
+        try InputFile.withInput(path) { input in try forEachRow(in: input, body) }
+    }
+
+    /// The rows of `input` (the file's bytes); also the entry point for fuzzing.
+    package func forEachRow(in input: InputBytes, _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        let table = try CSVTable(bytes: input.bytes, file: file, required: ["region", "ozg_id"], delimiter: delimiter)
+        for name in table.header where !Self.columns.contains(name) {
+            throw InputError(
+                file: file, line: 1, field: name,
+                message: "unknown column: expected the columns \(Self.columns.joined(separator: ","))")
+        }
+        let row = CSVRowParser(table: table, validator: validator, file: file)
+        while true {
+            let more: Bool
+            do throws(InputError) {
+                more = try table.next()
+            } catch {
+                // A record with the wrong number of fields is one bad row; a broken quote ends the file.
+                if error.message.hasPrefix("the record has") {
+                    try body(.failure(error))
+                    continue
                 }
-                guard more else { break }
-                let result: Result<ImportRow, InputError>
-                do throws(InputError) {
-                    guard let parsed = try row.parse() else { continue }
-                    result = .success(parsed)
-                } catch {
-                    result = .failure(error.located(file: file, line: table.line))
-                }
-                try body(result)
-                input.release(before: table.reader.offset)
+                throw error
             }
+            guard more else { break }
+            let result: Result<ImportRow, InputError>
+            do throws(InputError) {
+                guard let parsed = try row.parse() else { continue }
+                result = .success(parsed)
+            } catch {
+                result = .failure(error.located(file: file, line: table.line))
+            }
+            try body(result)
+            input.release(before: table.reader.offset)
         }
     }
 }
@@ -359,51 +365,54 @@ public struct JSONRecordSource: RecordSource {
     }
 
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
-        try InputFile.withBytes(path) { bytes in
-            let document = try parseJSON(bytes, file: file)
-            let records: [Any]
-            let lines: [Int]
-            let located = JSONLineLocator.objectLines(bytes)
-            if let array = document as? [Any] {
-                records = array
-                lines = located[""] ?? []
-            } else if let object = document as? [String: Any], let array = object["records"] as? [Any] {
-                records = array
-                lines = located["records"] ?? []
-            } else {
-                throw InputError(file: file, line: 1, message: "expected an array of records or an object {\"records\": [...]}")
-            }
-            for (index, element) in records.enumerated() {
-                let line = index < lines.count ? lines[index] : nil
-                let result: Result<ImportRow, InputError>
-                do throws(InputError) {
-                    guard let object = element as? [String: Any] else {
-                        throw InputError(message: "record \(index + 1) is not an object: expected {\"region\": ..., \"ozg_id\": ...}")
-                    }
-                    for key in object.keys.sorted() where !CSVRecordSource.columns.contains(key) {
-                        throw InputError(field: key, message: "unknown key: expected \(CSVRecordSource.columns.joined(separator: ", "))")
-                    }
-                    let regionText = try jsonText(object["region"], field: "region")
-                    let serviceText = try jsonText(object["ozg_id"], field: "ozg_id")
-                    if regionText.isEmpty { throw InputError(field: "region", message: "missing: expected a region key") }
-                    if serviceText.isEmpty { throw InputError(field: "ozg_id", message: "missing: expected an OZG-ID") }
-                    guard let region = try validator.region(regionText) else {
-                        validator.skip("\(file):\(line ?? 0): region \(regionText.quotedForMessage) is not in the registry: skipped")
-                        continue
-                    }
-                    guard let service = try validator.service(serviceText) else {
-                        validator.skip("\(file):\(line ?? 0): OZG-ID \(serviceText.quotedForMessage) is not in the catalogue: skipped")
-                        continue
-                    }
-                    var texts: [RecordField: String] = [:]
-                    for field in RecordField.allCases { texts[field] = try jsonText(object[field.rawValue], field: field.rawValue) }
-                    let update = try validator.update(texts)
-                    result = .success(ImportRow(file: file, line: line ?? index + 1, key: RecordKey(region: region, service: service), update: update))
-                } catch {
-                    result = .failure(error.located(file: file, line: line))
+        try InputFile.withBytes(path) { bytes in try forEachRow(bytes: bytes, body) }
+    }
+
+    /// The rows of a JSON document's bytes; also the entry point for fuzzing.
+    package func forEachRow(bytes: UnsafeRawBufferPointer, _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        let document = try parseJSON(bytes, file: file)
+        let records: [Any]
+        let lines: [Int]
+        let located = JSONLineLocator.objectLines(bytes)
+        if let array = document as? [Any] {
+            records = array
+            lines = located[""] ?? []
+        } else if let object = document as? [String: Any], let array = object["records"] as? [Any] {
+            records = array
+            lines = located["records"] ?? []
+        } else {
+            throw InputError(file: file, line: 1, message: "expected an array of records or an object {\"records\": [...]}")
+        }
+        for (index, element) in records.enumerated() {
+            let line = index < lines.count ? lines[index] : nil
+            let result: Result<ImportRow, InputError>
+            do throws(InputError) {
+                guard let object = element as? [String: Any] else {
+                    throw InputError(message: "record \(index + 1) is not an object: expected {\"region\": ..., \"ozg_id\": ...}")
                 }
-                try body(result)
+                for key in object.keys.sorted() where !CSVRecordSource.columns.contains(key) {
+                    throw InputError(field: key, message: "unknown key: expected \(CSVRecordSource.columns.joined(separator: ", "))")
+                }
+                let regionText = try jsonText(object["region"], field: "region")
+                let serviceText = try jsonText(object["ozg_id"], field: "ozg_id")
+                if regionText.isEmpty { throw InputError(field: "region", message: "missing: expected a region key") }
+                if serviceText.isEmpty { throw InputError(field: "ozg_id", message: "missing: expected an OZG-ID") }
+                guard let region = try validator.region(regionText) else {
+                    validator.skip("\(file):\(line ?? 0): region \(regionText.quotedForMessage) is not in the registry: skipped")
+                    continue
+                }
+                guard let service = try validator.service(serviceText) else {
+                    validator.skip("\(file):\(line ?? 0): OZG-ID \(serviceText.quotedForMessage) is not in the catalogue: skipped")
+                    continue
+                }
+                var texts: [RecordField: String] = [:]
+                for field in RecordField.allCases { texts[field] = try jsonText(object[field.rawValue], field: field.rawValue) }
+                let update = try validator.update(texts)
+                result = .success(ImportRow(file: file, line: line ?? index + 1, key: RecordKey(region: region, service: service), update: update))
+            } catch {
+                result = .failure(error.located(file: file, line: line))
             }
+            try body(result)
         }
     }
 }

@@ -1,0 +1,106 @@
+import Foundation
+
+/// Writes to another sink on a thread of its own, so that formatting and the system's copying of the output
+/// (large reports write gigabytes) run at the same time.
+///
+/// Bytes are gathered into chunks of 1 MiB; at most four chunks wait, so memory stays bounded. An error of the
+/// inner sink (a full disk) is thrown by the next write or by ``finish()``. Call ``finish()`` before using the
+/// inner sink's result (committing a file, flushing standard output).
+public final class BackgroundSink: OutputSink, @unchecked Sendable {
+    private let inner: any OutputSink
+    private let condition = NSCondition()
+    private var queue: [[UInt8]] = []
+    private var current: [UInt8] = []
+    private var closed = false
+    private var failure: (any Error)?
+    private let done = DispatchSemaphore(value: 0)
+    private var finished = false
+    static let chunk = 1 << 20
+    static let depth = 4
+
+    /// Starts the writing thread. `inner` is used only by that thread until ``finish()`` returns.
+    public init(_ inner: any OutputSink) {
+        self.inner = inner
+        current.reserveCapacity(Self.chunk)
+        Thread.detachNewThread { [self] in run() }
+    }
+
+    deinit {
+        if !finished {
+            condition.lock()
+            closed = true
+            queue.removeAll()
+            condition.broadcast()
+            condition.unlock()
+            done.wait()
+        }
+    }
+
+    private func run() {
+        defer { done.signal() }
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closed { condition.wait() }
+            if queue.isEmpty {
+                condition.unlock()
+                return
+            }
+            let chunk = queue.removeFirst()
+            condition.broadcast()
+            let failed = failure != nil
+            condition.unlock()
+            if failed { continue }
+            do {
+                try chunk.withUnsafeBytes { try inner.write(bytes: $0) }
+            } catch {
+                condition.lock()
+                failure = error
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+    }
+
+    private func hand(_ chunk: [UInt8]) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= Self.depth && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        queue.append(chunk)
+        condition.broadcast()
+    }
+
+    public func write(_ text: String) throws {
+        var copy = text
+        try copy.withUTF8 { try write(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    public func write(bytes: UnsafeRawBufferPointer) throws {
+        current.append(contentsOf: bytes)
+        if current.count >= Self.chunk {
+            try hand(current)
+            current = []
+            current.reserveCapacity(Self.chunk)
+        }
+    }
+
+    /// Writes out everything and stops the thread.
+    /// - Throws: the first error of the inner sink.
+    public func finish() throws {
+        guard !finished else { return }
+        finished = true
+        if !current.isEmpty {
+            let last = current
+            current = []
+            try? hand(last)
+        }
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+        done.wait()
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw failure }
+    }
+}

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""ozgtrack's benchmark suite: national-scale speed and memory, each figure next to its anchor.
+
+Usage:
+    scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE]
+
+What it does (release build, on this machine):
+  1. builds `ozgtrack` in release mode (unless --skip-build);
+  2. generates the synthetic national dataset once into WORK/data (`ozgtrack bench-data --history 8`):
+     every Gemeinde x every service (~6 million rows) plus 8 history steps spread over two years;
+  3. measures the anchors on the same data: `sqlite3 .import` of the CSV into an equivalent table (the ingest
+     floor) and `sqlite3 -csv` output of that table (the export floor);
+  4. measures ozgtrack: the national import into an empty database, `set` and `status` on the national
+     database, `check` and `diff` nationwide, and `report` for the whole country and for Baden-Wuerttemberg in
+     every built-in format, current state and `--as-of`;
+  5. prints a Markdown table (median wall time and peak memory of N runs, each with its anchor and ratio)
+     and writes it to FILE (default WORK/results.md).
+
+Every figure is one whole process, timed by `/usr/bin/time -v` (wall clock, maximum resident set size).
+--quick measures Baden-Wuerttemberg only (for a first look; the targets are national).
+"""
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BINARY = ROOT / ".build" / "release" / "ozgtrack"
+
+
+def run_timed(command, stdout=None, env=None):
+    """Runs `command` under /usr/bin/time -v; returns (wall seconds, peak MiB, exit status)."""
+    result = subprocess.run(
+        ["/usr/bin/time", "-v"] + command, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+        text=True)
+    wall = peak = None
+    for line in result.stderr.splitlines():
+        line = line.strip()
+        if line.startswith("Elapsed (wall clock) time"):
+            value = line.split(": ", 1)[1]
+            parts = [float(p) for p in value.split(":")]
+            wall = parts[-1] + (parts[-2] * 60 if len(parts) > 1 else 0) + (parts[-3] * 3600 if len(parts) > 2 else 0)
+        elif line.startswith("Maximum resident set size"):
+            peak = int(line.split(": ", 1)[1]) / 1024
+    return wall, peak, result.returncode
+
+
+class Figure:
+    def __init__(self, name, anchor=None, target=None, memory_target=None):
+        self.name = name
+        self.anchor = anchor
+        self.target = target
+        self.memory_target = memory_target
+        self.walls = []
+        self.peaks = []
+
+    @property
+    def wall(self):
+        return statistics.median(self.walls) if self.walls else None
+
+    @property
+    def peak(self):
+        return max(self.peaks) if self.peaks else None
+
+
+def measure(figure, runs, command, prepare=None, allowed=(0,), stdout=None):
+    """`command` is a list, or a function of the run's number that returns one."""
+    for number in range(runs):
+        if prepare:
+            prepare()
+        wall, peak, status = run_timed(command(number) if callable(command) else command, stdout=stdout)
+        if status not in allowed:
+            sys.exit(f"bench: {' '.join(command)} exited with status {status}")
+        figure.walls.append(wall)
+        figure.peaks.append(peak)
+    print(f"  {figure.name}: {figure.wall:.2f} s, {figure.peak:.0f} MiB", file=sys.stderr)
+    return figure
+
+
+def fresh_database(path):
+    def prepare():
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        subprocess.run([str(BINARY), "init", "--db", str(path)], check=True, stdout=subprocess.DEVNULL)
+    return prepare
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--work", default=str(ROOT / "bench-data"))
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--output")
+    args = parser.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "data"
+    out = work / "out"
+    out.mkdir(exist_ok=True)
+
+    if not args.skip_build:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "ozgtrack"], cwd=ROOT, check=True)
+    if not (data / "national.csv").exists():
+        print("generating the national dataset …", file=sys.stderr)
+        subprocess.run([str(BINARY), "bench-data", "--output", str(data), "--history", "8"], check=True)
+    national_csv = data / "national.csv"
+    source_csv = national_csv
+    if args.quick:
+        source_csv = work / "bw.csv"
+        if not source_csv.exists():
+            with open(national_csv, encoding="utf-8") as full, open(source_csv, "w", encoding="utf-8") as part:
+                part.write(full.readline())
+                for line in full:
+                    if line.startswith("08"):
+                        part.write(line)
+    rows = sum(1 for _ in open(source_csv, encoding="utf-8")) - 1
+    runs = args.runs
+    figures = []
+    print(f"{rows:,} rows; {runs} runs per figure", file=sys.stderr)
+
+    # Anchors.
+    anchor_db = work / "anchor.sqlite"
+    create = ("CREATE TABLE status(region TEXT, ozg_id TEXT, status TEXT, maturity TEXT, maturity_model TEXT, "
+              "planned TEXT, online_since TEXT, url TEXT, solution TEXT, note TEXT);")
+    ingest = measure(
+        Figure("anchor: sqlite3 .import (ingest floor)"), runs,
+        ["sqlite3", str(anchor_db), create, ".mode csv", f".import --skip 1 {source_csv} status"],
+        prepare=lambda: anchor_db.unlink(missing_ok=True))
+    export = measure(
+        Figure("anchor: sqlite3 -csv (export floor)"), runs,
+        ["sh", "-c", f"exec sqlite3 -csv {anchor_db} 'SELECT * FROM status' > {out}/anchor.csv"])
+    figures += [ingest, export]
+
+    # Import into an empty database.
+    db = work / "national.sqlite"
+    figures.append(measure(
+        Figure("import (empty database)", ingest, 1.5, 200), runs,
+        [str(BINARY), "import", str(source_csv), "--db", str(db), "--actor", "bench"], prepare=fresh_database(db)))
+
+    # A database with history: the same state, then 8 steps of changes over two years.
+    history_db = work / "history.sqlite"
+    steps = [line.split(",") for line in (data / "history" / "steps.csv").read_text().splitlines()[1:]]
+    if not history_db.exists() or args.quick:
+        fresh_database(history_db)()
+        subprocess.run([str(BINARY), "import", str(source_csv), "--db", str(history_db), "--actor", "bench",
+                        "--recorded-at", "2024-01-01"], check=True, stdout=subprocess.DEVNULL)
+        for name, day in steps:
+            step = data / "history" / name
+            if args.quick:
+                filtered = work / f"bw-{name}"
+                with open(step, encoding="utf-8") as full, open(filtered, "w", encoding="utf-8") as part:
+                    part.write(full.readline())
+                    part.writelines(line for line in full if line.startswith("08"))
+                step = filtered
+            subprocess.run([str(BINARY), "import", str(step), "--db", str(history_db), "--actor", "bench",
+                            "--recorded-at", day], check=True, stdout=subprocess.DEVNULL)
+    middle = steps[len(steps) // 2][1]
+
+    # Small commands on the national database (start-up included).
+    # Each run changes the record (planned, in_progress, planned, …), so that every run writes.
+    figures.append(measure(
+        Figure("set (national database, a real change)"), runs,
+        lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
+                        "--db", str(db), "--actor", "bench"]))
+    figures[-1].target_seconds = 0.05
+    figures.append(measure(Figure("status of one Gemeinde", None, None, None), runs,
+                           [str(BINARY), "status", "08111000", "--db", str(db)]))
+    figures[-1].target_seconds = 0.05
+    figures.append(measure(Figure("check nationwide (--min-online 10)", export), runs,
+                           [str(BINARY), "check", "--db", str(db), "--min-online", "10", "--limit", "20"], allowed=(0, 1)))
+    figures.append(measure(Figure(f"diff nationwide (--since {steps[-1][1]}, history database)", export), runs,
+                           [str(BINARY), "diff", "--db", str(history_db), "--since", steps[-1][1], "--format", "csv"],
+                           allowed=(0, 1), stdout=subprocess.DEVNULL))
+
+    # Reports.
+    formats = [("csv", 1.2), ("xml", 2.0), ("json", 2.0), ("markdown", 2.0), ("jsonl", None)]
+    scopes = [("Deutschland", None)] if not args.quick else []
+    scopes.append(("Baden-Württemberg", "08"))
+    for label, scope in scopes:
+        for name, target in formats:
+            command = [str(BINARY), "report", "--db", str(db), "--format", name, "--output", str(out / f"report.{name}")]
+            if scope:
+                command += ["--scope", scope]
+            anchor = export if scope is None else None
+            figures.append(measure(Figure(f"report {label}, {name}", anchor, target if scope is None else None,
+                                          100 if scope is None else None), runs, command))
+    land = "08"
+    current = measure(Figure("report Baden-Württemberg, csv, current (history database)"), runs,
+                      [str(BINARY), "report", "--db", str(history_db), "--scope", land, "--format", "csv",
+                       "--output", str(out / "land-current.csv")])
+    as_of = measure(Figure(f"report Baden-Württemberg, csv, --as-of {middle} (history database)", current, 2.0), runs,
+                    [str(BINARY), "report", "--db", str(history_db), "--scope", land, "--format", "csv",
+                     "--as-of", middle, "--output", str(out / "land-asof.csv")])
+    figures += [current, as_of]
+    if not args.quick:
+        figures.append(measure(
+            Figure(f"report Deutschland, csv, --as-of {middle} (history database)", export, None, 100), runs,
+            [str(BINARY), "report", "--db", str(history_db), "--format", "csv", "--as-of", middle,
+             "--output", str(out / "national-asof.csv")]))
+
+    # The table.
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(line.split(": ", 1)[1] for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = cpu
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores ({model.strip()}), "
+        f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB; {rows:,} rows; "
+        f"median of {runs} runs, peak = largest of the runs.",
+        "",
+        "| what | wall | peak memory | anchor | ratio | target |",
+        "|---|---:|---:|---|---:|---|",
+    ]
+    for figure in figures:
+        ratio = f"{figure.wall / figure.anchor.wall:.2f}" if figure.anchor and figure.anchor.wall else ""
+        targets = []
+        if figure.target:
+            targets.append(f"≤ {figure.target}× ({'met' if figure.wall <= figure.target * figure.anchor.wall else 'MISSED'})")
+        if figure.memory_target:
+            targets.append(f"≤ {figure.memory_target} MiB ({'met' if figure.peak <= figure.memory_target else 'MISSED'})")
+        limit = getattr(figure, "target_seconds", None)
+        if limit:
+            targets.append(f"≤ {limit * 1000:.0f} ms ({'met' if figure.wall <= limit else 'MISSED'})")
+        anchor = figure.anchor.name.replace("anchor: ", "") if figure.anchor else ""
+        lines.append(f"| {figure.name} | {figure.wall:.2f} s | {figure.peak:.0f} MiB | {anchor} | {ratio} | {', '.join(targets)} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    target_file = Path(args.output) if args.output else work / "results.md"
+    target_file.write_text(table, encoding="utf-8")
+    print(f"written to {target_file}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
