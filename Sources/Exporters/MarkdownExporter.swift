@@ -234,9 +234,37 @@ extension ByteWriter {
                 case 0x0A: if !previousWasCR { append("<br>") }
                 case 0x09: append(ascii: 0x20)
                 case 0x00..<0x20, 0x7F: append("\u{FFFD}")
+                case 0xC2, 0xE2, 0xEF:
+                    // C1 controls, zero-width and bidirectional-override characters (and a BOM) are shown as
+                    // U+FFFD: a rendered report must not reorder or hide text a reader relies on.
+                    let length = Self.invisibleLength(bytes, at: index)
+                    if length > 0 {
+                        append("\u{FFFD}")
+                        index += length - 1
+                    } else {
+                        append(ascii: byte)
+                    }
                 default: append(ascii: byte)
                 }
             }
+        }
+    }
+
+    /// The UTF-8 length of the C1 control (U+0080–U+009F), zero-width or bidirectional-formatting character
+    /// (U+200B–U+200F, U+2028–U+202E, U+2066–U+2069) or BOM (U+FEFF) starting at `index`, or 0.
+    static func invisibleLength(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
+        let remaining = bytes.count - index
+        guard remaining >= 2 else { return 0 }
+        let first = bytes[index]
+        let second = bytes[index + 1]
+        if first == 0xC2 { return (0x80...0x9F).contains(second) ? 2 : 0 }
+        guard remaining >= 3 else { return 0 }
+        let third = bytes[index + 2]
+        switch (first, second) {
+        case (0xE2, 0x80): return (0x8B...0x8F).contains(third) || (0xA8...0xAE).contains(third) ? 3 : 0
+        case (0xE2, 0x81): return (0xA6...0xA9).contains(third) ? 3 : 0
+        case (0xEF, 0xBB): return third == 0xBF ? 3 : 0
+        default: return 0
         }
     }
 

@@ -159,6 +159,24 @@ struct TrackingCLITests {
         }
     }
 
+    @Test("text tables show control and bidirectional-override characters of stored values escaped, never raw")
+    func tablesEscapeStoredText() throws {
+        try withTemporaryDirectory { directory in
+            _ = try ozgtrack(["init"], in: directory)
+            let note = "Zeile 1\nZeile 2 \u{202E}gnp.exe\u{202C} \u{85}\u{9B}31m"
+            let set = try ozgtrack(["set", "08111000", "10000", "--status", "online", "--note", note, "--actor", "a\u{2066}b"], in: directory)
+            #expect(set.status == 0, "\(set.stderr)")
+            let history = try ozgtrack(["history", "08111000"], in: directory)
+            #expect(history.status == 0)
+            for raw: Unicode.Scalar in ["\u{202E}", "\u{202C}", "\u{2066}", "\u{85}", "\u{9B}"] {
+                #expect(!history.stdout.unicodeScalars.contains(raw), "U+\(String(raw.value, radix: 16)) printed raw")
+            }
+            #expect(history.stdout.contains("\\u{202e}gnp.exe"))
+            // The line break inside the note does not start a new table line: header, rule, one change.
+            #expect(history.stdout.split(separator: "\n").count == 3)
+        }
+    }
+
     @Test("dashboard exports import through the CLI")
     func dashboard() throws {
         try withTemporaryDirectory { directory in

@@ -170,6 +170,8 @@ struct MarkdownOutputTests {
     @Test("cells escape what would break a table or inject markup", arguments: [
         ("a|b", "a\\|b"), ("<img src=x>", "&lt;img src=x&gt;"), ("x\ny", "x<br>y"), ("*bold* _it_", "\\*bold\\* \\_it\\_"),
         ("&lt;", "&amp;lt;"), ("Familie & Kind", "Familie & Kind"), ("a\\|b", "a\\\\\\|b"), ("[link](x)", "\\[link\\](x)"),
+        ("a\u{202E}b\u{202C}", "a\u{FFFD}b\u{FFFD}"), ("x\u{85}y\u{9B}", "x\u{FFFD}y\u{FFFD}"), ("\u{200B}\u{2066}\u{FEFF}", "\u{FFFD}\u{FFFD}\u{FFFD}"),
+        ("Straße – „Bürger“ ü€", "Straße – „Bürger“ ü€"),
     ])
     func escaping(input: String, expected: String) {
         #expect(MarkdownExporter.cell(input) == expected)

@@ -13,12 +13,14 @@ struct TextTable {
 
     mutating func add(_ row: [String]) { rows.append(row) }
 
-    /// The table as text; cells are cut at `maxWidth` characters with an ellipsis.
+    /// The table as text; cells are cut at `maxWidth` characters with an ellipsis. Line breaks become spaces;
+    /// other control, zero-width and bidirectional-override characters are shown escaped (`\u{202e}`), so that a
+    /// stored note can neither break the table nor drive the terminal.
     func render(maxWidth: Int = 60) -> String {
         let cut: [[String]] = ([headers] + rows).map { row in
             row.map { cell in
-                let flat = cell.replacingOccurrences(of: "\n", with: " ")
-                return flat.count > maxWidth ? String(flat.prefix(maxWidth - 1)) + "…" : flat
+                cell.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+                    .displayed(limit: maxWidth - 1)
             }
         }
         var widths = [Int](repeating: 0, count: headers.count)
