@@ -25,6 +25,13 @@ public final class DescriptorWriter {
 
     /// Appends bytes; writes out whenever a chunk is full.
     public func write(bytes: UnsafeRawBufferPointer) throws {
+        // A chunk at least as large as the buffer goes out as it is: copying it first would only cost time
+        // (large reports arrive in chunks of a mebibyte).
+        if bytes.count >= Self.chunk {
+            try flush()
+            try writeAll(bytes)
+            return
+        }
         buffer.append(contentsOf: bytes)
         if buffer.count >= Self.chunk { try flush() }
     }
@@ -34,17 +41,19 @@ public final class DescriptorWriter {
     public func flush() throws {
         guard !buffer.isEmpty else { return }
         defer { buffer.removeAll(keepingCapacity: true) }
-        try buffer.withUnsafeBytes { bytes in
-            guard let base = bytes.baseAddress else { return }
-            var offset = 0
-            while offset < bytes.count {
-                let written = Foundation.write(descriptor, base + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw OutputError.cannotWrite(target: name, reason: String(cString: strerror(errno)))
-                }
-                offset += written
+        try buffer.withUnsafeBytes { bytes in try writeAll(bytes) }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(descriptor, base + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw OutputError.cannotWrite(target: name, reason: String(cString: strerror(errno)))
             }
+            offset += written
         }
     }
 

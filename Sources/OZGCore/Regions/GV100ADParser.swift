@@ -243,7 +243,7 @@ public enum GV100ADParser {
             throw line.fail(nil, "the line is too short: expected the GV100AD layout of 220 characters")
         }
         let satzart = try line.integer(1, 2, name: "Satzart")
-        guard [10, 20, 30, 40, 50, 60].contains(satzart), line.slice(1, 2).count == 2 else {
+        guard satzart % 10 == 0, (10...60).contains(satzart), line.slice(1, 2).count == 2 else {
             throw line.fail("Satzart", "\(line.raw(1, 2).quotedForMessage) at positions 1-2: expected 10, 20, 30, 40, 50 or 60")
         }
         if satzart == 30 { return nil }
@@ -320,24 +320,33 @@ public enum GV100ADParser {
                     message: "'\(record.key)' appears again (first on line \(records[first].line)): expected each key once")
             }
             if record.satzart == 60 {
-                for owner in [prefix(record.packed, 2), prefix(record.packed, 3), prefix(record.packed, 5), record.verbandPacked] {
-                    totals[owner, default: Totals()].add(record.population, record.area)
-                }
+                // Four look-ups written out: an array literal here would be allocated for every Gemeinde.
+                totals[prefix(record.packed, 2), default: Totals()].add(record.population, record.area)
+                totals[prefix(record.packed, 3), default: Totals()].add(record.population, record.area)
+                totals[prefix(record.packed, 5), default: Totals()].add(record.population, record.area)
+                totals[record.verbandPacked, default: Totals()].add(record.population, record.area)
             }
         }
         // Key order (file order puts a Kreis's Verbände before its Gemeinden; text order puts them after).
-        let order = records.indices.sorted { records[$0].key < records[$1].key }
+        // Sorted by integers: the digits padded to nine, then the length, order exactly like the key texts, and
+        // compare far faster than strings (every command loads the registry at start).
+        let sortKeys = records.map { record -> UInt64 in
+            let length = Int(record.packed & 0xF)
+            return (record.packed >> 4) * UInt64(powers[max(0, 9 - length)]) << 4 | UInt64(length)
+        }
+        let order = records.indices.sorted { sortKeys[$0] < sortKeys[$1] }
         var regions: [Region] = []
         regions.reserveCapacity(records.count)
         for index in order {
             let record = records[index]
             // The nearest existing unit above: a few special units (the German-Luxembourgish condominium
             // 07000999, the gemeindefreies Gebiet of M-V 13000998) belong to no Kreis, only to their Land.
-            func nearest(_ lengths: [Int]) -> String? {
-                for length in lengths {
-                    if let position = positions[prefix(record.packed, length)] { return records[position].key }
+            func nearest(_ lengths: (Int, Int, Int)) -> String? {
+                func at(_ length: Int) -> String? {
+                    guard length > 0, let position = positions[prefix(record.packed, length)] else { return nil }
+                    return records[position].key
                 }
-                return nil
+                return at(lengths.0) ?? at(lengths.1) ?? at(lengths.2)
             }
             let parent: String?
             let level: RegionLevel
@@ -347,16 +356,16 @@ public enum GV100ADParser {
                 parent = nil
             case 20:
                 level = .bezirk
-                parent = nearest([2])
+                parent = nearest((2, 0, 0))
             case 40:
                 level = .kreis
-                parent = nearest([3, 2])
+                parent = nearest((3, 2, 0))
             case 50:
                 level = .verband
-                parent = nearest([5, 3, 2])
+                parent = nearest((5, 3, 2))
             default:
                 level = record.textCode == 65 || record.textCode == 66 ? .gemeindefrei : .gemeinde
-                parent = nearest([5, 3, 2])
+                parent = nearest((5, 3, 2))
             }
             if record.satzart != 10 && parent == nil {
                 throw InputError(

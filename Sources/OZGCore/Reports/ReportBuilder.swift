@@ -241,10 +241,35 @@ struct CompactRow: Sendable {
     /// The record's values and batch (from a ``VersionCursor``), or the whole record (from other cursors).
     var values: RecordValues?
     var batch: Int
-    var record: StoredRecord?
+    /// The whole record, boxed: only cursors without a provenance table give it, and inline it would more than
+    /// double the row's size, which is copied several times on its way (measured: memory copies were a quarter
+    /// of a national report's time).
+    private var boxed: RecordBox?
     var via: RegionKey?
     var reporting: Bool
     var listed: Bool
+
+    var record: StoredRecord? { boxed?.record }
+
+    init(
+        region: Int32, service: Int32, values: RecordValues?, batch: Int, record: StoredRecord?, via: RegionKey?,
+        reporting: Bool, listed: Bool
+    ) {
+        self.region = region
+        self.service = service
+        self.values = values
+        self.batch = batch
+        self.boxed = record.map(RecordBox.init)
+        self.via = via
+        self.reporting = reporting
+        self.listed = listed
+    }
+}
+
+/// A record kept by reference inside a ``CompactRow``.
+final class RecordBox: Sendable {
+    let record: StoredRecord
+    init(_ record: StoredRecord) { self.record = record }
 }
 
 /// Adds rows of reporting units to the aggregates of a report.
