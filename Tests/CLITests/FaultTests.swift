@@ -9,17 +9,13 @@ import Testing
 struct Child {
     let process: Process
 
-    /// Starts `ozgtrack` with `arguments` in `directory`, output discarded; `shell` wraps the call in `sh -c` (for
-    /// `ulimit`, `setpriv`).
+    /// Starts `ozgtrack` with `arguments` in `directory`, output discarded.
     static func start(_ arguments: [String], in directory: URL) throws -> Child {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "OZGTRACK_DB")
-        environment.removeValue(forKey: "OZGTRACK_CATALOGUE")
-        process.environment = environment
+        process.environment = childEnvironment()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
@@ -45,10 +41,7 @@ func ozgtrackInShell(setup: String = "", wrapper: String = "", _ arguments: [Str
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     process.arguments = ["-c", "\(setup) exec \(wrapper) \(quoted.joined(separator: " "))"]
     process.currentDirectoryURL = directory
-    var environment = ProcessInfo.processInfo.environment
-    environment.removeValue(forKey: "OZGTRACK_DB")
-    environment.removeValue(forKey: "OZGTRACK_CATALOGUE")
-    process.environment = environment
+    process.environment = childEnvironment()
     let out = directory.appendingPathComponent(".stdout-\(UUID().uuidString)")
     let err = directory.appendingPathComponent(".stderr-\(UUID().uuidString)")
     try Data().write(to: out)

@@ -17,6 +17,16 @@ let binary: URL = {
     return packageRoot.appendingPathComponent(".build/debug/ozgtrack")
 }()
 
+/// The test process's environment without ozgtrack's own variables (so that the caller's database or catalogue
+/// never leaks into a test), plus `extra`.
+func childEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "OZGTRACK_CATALOGUE")
+    environment.removeValue(forKey: "OZGTRACK_DB")
+    for (key, value) in extra { environment[key] = value }
+    return environment
+}
+
 /// The outcome of one run of the binary.
 struct Run {
     var status: Int32
@@ -32,11 +42,7 @@ func ozgtrack(
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "OZGTRACK_CATALOGUE")
-    env.removeValue(forKey: "OZGTRACK_DB")
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
+    process.environment = childEnvironment(environment)
     let workingDirectory = directory ?? FileManager.default.temporaryDirectory
     process.currentDirectoryURL = workingDirectory
     let out = Pipe()

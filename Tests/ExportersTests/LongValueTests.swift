@@ -107,11 +107,7 @@ struct LongValueTests {
                 columns = nil
                 continue
             }
-            var count = 0
-            var escaped = false
-            for character in line {
-                if escaped { escaped = false } else if character == "\\" { escaped = true } else if character == "|" { count += 1 }
-            }
+            let count = MarkdownOutputTests().cells(line)
             if let columns { #expect(count == columns) } else { columns = count }
         }
         #expect(!text.contains("<c>"))

@@ -208,7 +208,7 @@ struct XMLTextTests {
         #expect(xml.contains("<notiz>nul\u{FFFD}and\u{FFFD}[31mescape</notiz>"))
     }
 
-    @Test("text split inside a UTF-8 sequence reaches the sink whole, written at the end or block by block on the writer thread", arguments: [SinkBridge.blockSize, 5, 64])
+    @Test("text split inside a UTF-8 sequence reaches the sink whole, written at the end or block by block", arguments: [SinkBridge.blockSize, 5, 64])
     func chunkBoundaries(_ blockSize: Int) throws {
         let text = "aä€😀b" + String(repeating: "Größe 😀 ", count: 40)
         let bytes = Array(text.utf8)
@@ -227,8 +227,8 @@ struct XMLTextTests {
         }
     }
 
-    @Test("a sink that fails on the writer thread makes later writes fail and finish report the sink's error")
-    func failingSinkOnWriterThread() throws {
+    @Test("a sink that fails makes later writes fail and finish report the sink's error")
+    func failingSink() throws {
         let sink = FailingSink(limit: 1_000)
         let bridge = SinkBridge(sink: sink, blockSize: 100)
         let chunk = Array(repeating: UInt8(0x61), count: 37)
@@ -240,7 +240,7 @@ struct XMLTextTests {
         #expect(sink.written <= 1_000 + 100)
     }
 
-    @Test("an export that fails stops the writer thread and drops what it had not written")
+    @Test("an export that fails drops what it had not written")
     func cancelled() throws {
         let sink = StringSink()
         let bridge = SinkBridge(sink: sink, blockSize: 10)

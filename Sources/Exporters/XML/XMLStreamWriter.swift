@@ -2,171 +2,77 @@ import CLibXML
 import Foundation
 import OZGCore
 
-/// Passes libxml2's output to an `OutputSink`, from a thread of its own.
+/// Passes libxml2's output to an `OutputSink` in blocks of ``blockSize`` bytes.
 ///
-/// libxml2 hands over chunks of about 4 KB; they are gathered into blocks of ``blockSize`` bytes, and each full
-/// block goes to a writer thread that passes it to the sink, while the exporter goes on producing the next
-/// one. A national report is over a gigabyte: copying it into the page cache (and waiting when the kernel holds
-/// writers back to write dirty pages out) so overlaps with formatting instead of adding to it. At most
-/// ``blocks`` blocks exist, so memory stays bounded whatever the size of the report. A document smaller than
-/// one block is written by the calling thread at ``finish()``, and no thread is started.
+/// libxml2 hands over chunks of about 4 KB; they are gathered so that the sink sees few, large writes. Writing
+/// out at the same time as formatting is the sink's business: the command-line tool wraps every exporter's
+/// sink in `BackgroundSink`, which does it for all formats alike.
 ///
-/// A block never ends inside a UTF-8 sequence (the incomplete tail, at most three bytes, moves on to the next
+/// A block never ends inside a UTF-8 sequence (the incomplete tail, at most three bytes, stays for the next
 /// block), so that every piece the sink receives is whole UTF-8 (a sink that decodes each piece, like
 /// `StringSink`, must not see half a character). A sink error is kept and makes the C callback fail, which makes
 /// every later libxml2 call fail; the writer then throws it.
-///
-/// `@unchecked Sendable`: the sink is used by the writer thread only, from the first hand-over until
-/// ``finish()`` or ``cancel()`` has waited for that thread; the shared state is guarded by `condition`.
-final class SinkBridge: @unchecked Sendable {
-    /// A block of output bytes.
-    private final class Block {
-        let bytes: UnsafeMutablePointer<UInt8>
-        var count = 0
-
-        init(capacity: Int) { bytes = .allocate(capacity: capacity) }
-
-        deinit { bytes.deallocate() }
-    }
-
+final class SinkBridge {
     /// The size of a block: 1 MiB.
     static let blockSize = 1 << 20
-    /// The most blocks at once: one being filled, the others waiting for the writer thread or being written.
-    static let blocks = 4
 
     private let sink: any OutputSink
     private let blockSize: Int
-    /// The block being filled, by the calling thread only.
-    private var current: Block
-    private let condition = NSCondition()
-    /// Guarded by `condition`: blocks waiting for the writer thread, blocks free for reuse, how many blocks
-    /// exist, the first error of the sink, whether the writer thread runs and whether it should stop.
-    private var pending: [Block] = []
-    private var spare: [Block] = []
-    private var allocated = 1
-    private var failure: (any Error)?
-    private var running = false
-    private var closing = false
-    private let stopped = DispatchSemaphore(value: 0)
+    private let block: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    /// The first error the sink threw.
+    private(set) var error: (any Error)?
 
     /// A bridge to `sink`, in blocks of `blockSize` bytes (at least 4; smaller ones in tests).
     init(sink: any OutputSink, blockSize: Int = SinkBridge.blockSize) {
         self.sink = sink
         self.blockSize = max(blockSize, 4)
-        current = Block(capacity: self.blockSize)
+        block = .allocate(capacity: self.blockSize)
     }
 
-    deinit { cancel() }
+    deinit { block.deallocate() }
 
     var opaque: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 
-    /// The first error the sink threw.
-    var error: (any Error)? {
-        condition.lock()
-        defer { condition.unlock() }
-        return failure
-    }
-
     /// Takes `bytes`; `false` when the sink failed (now or before).
     func write(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard error == nil else { return false }
         guard let base = bytes.baseAddress else { return true }
         var offset = 0
         while offset < bytes.count {
-            let count = min(bytes.count - offset, blockSize - current.count)
-            (current.bytes + current.count).update(from: base + offset, count: count)
-            current.count += count
-            offset += count
-            if current.count == blockSize, !handOver() { return false }
-        }
-        return true
-    }
-
-    /// Queues the full part of the current block for the writer thread and continues in a free block.
-    private func handOver() -> Bool {
-        let cut = Self.completeLength(UnsafeBufferPointer(start: current.bytes, count: current.count))
-        condition.lock()
-        defer { condition.unlock() }
-        if !running {
-            running = true
-            Thread.detachNewThread { [self] in drain() }
-        }
-        while failure == nil && spare.isEmpty && allocated == Self.blocks { condition.wait() }
-        if failure != nil { return false }
-        let next: Block
-        if let reused = spare.popLast() {
-            next = reused
-        } else {
-            next = Block(capacity: blockSize)
-            allocated += 1
-        }
-        next.count = current.count - cut
-        next.bytes.update(from: current.bytes + cut, count: next.count)
-        current.count = cut
-        pending.append(current)
-        current = next
-        condition.broadcast()
-        return true
-    }
-
-    /// The writer thread: passes queued blocks to the sink until told to stop.
-    private func drain() {
-        condition.lock()
-        while true {
-            while pending.isEmpty && !closing { condition.wait() }
-            guard !pending.isEmpty else { break }
-            let block = pending.removeFirst()
-            let failed = failure != nil
-            condition.unlock()
-            var error: (any Error)?
-            if !failed {
-                do {
-                    try sink.write(bytes: UnsafeRawBufferPointer(start: block.bytes, count: block.count))
-                } catch let thrown {
-                    error = thrown
-                }
+            let taken = min(bytes.count - offset, blockSize - count)
+            (block + count).update(from: base + offset, count: taken)
+            count += taken
+            offset += taken
+            if count == blockSize, !passOn(upTo: Self.completeLength(UnsafeBufferPointer(start: block, count: count))) {
+                return false
             }
-            condition.lock()
-            if let error, failure == nil { failure = error }
-            block.count = 0
-            spare.append(block)
-            condition.broadcast()
         }
-        condition.unlock()
-        stopped.signal()
+        return true
     }
 
-    /// Waits until the writer thread has passed on everything queued and has ended.
-    private func stopWriter(discarding: Bool) {
-        condition.lock()
-        let wasRunning = running
-        running = false
-        closing = true
-        if discarding { pending.removeAll() }
-        condition.broadcast()
-        condition.unlock()
-        if wasRunning { stopped.wait() }
-    }
-
-    /// Writes everything taken and waits for the writer thread; `false` when the sink failed.
-    func finish() -> Bool {
-        stopWriter(discarding: false)
-        guard failure == nil else { return false }
-        guard current.count > 0 else { return true }
+    /// Writes the first `length` bytes of the block to the sink and keeps the rest at the block's start.
+    private func passOn(upTo length: Int) -> Bool {
         do {
-            try sink.write(bytes: UnsafeRawBufferPointer(start: current.bytes, count: current.count))
-            current.count = 0
-            return true
-        } catch {
-            failure = error
+            try sink.write(bytes: UnsafeRawBufferPointer(start: block, count: length))
+        } catch let thrown {
+            error = thrown
+            count = 0
             return false
         }
+        memmove(block, block + length, count - length)
+        count -= length
+        return true
     }
 
-    /// Stops the writer thread, dropping what it has not written yet (the export failed).
-    func cancel() {
-        stopWriter(discarding: true)
-        current.count = 0
+    /// Writes what is left; `false` when the sink failed (now or before).
+    func finish() -> Bool {
+        guard error == nil else { return false }
+        return count == 0 || passOn(upTo: count)
     }
+
+    /// Drops what has not been written yet (the export failed).
+    func cancel() { count = 0 }
 
     /// The length of the UTF-8 sequence that starts with `byte` (1 for anything that does not start one).
     private static func sequenceLength(_ byte: UInt8) -> Int {
@@ -235,7 +141,7 @@ final class XMLStreamWriter {
 
     deinit {
         if !closed {
-            // The export failed: libxml2 flushes what it holds into the bridge, which drops it and stops its thread.
+            // The export failed: libxml2 flushes what it holds into the bridge, which drops it.
             xmlFreeTextWriter(writer)
             bridge.cancel()
         }
