@@ -26,6 +26,12 @@ extension HTMLPage {
         var caption: String
     }
 
+    /// The gemeindefreie Gebiete within the scope (drawn grey: they are no reporting units, but belong to the area).
+    var unincorporated: [String] {
+        guard let key = header.scope.key, let scope = try? RegionKey(key) else { return [] }
+        return report.catalogue.regions.descendants(of: scope, level: .gemeindefrei).map(\.key.description)
+    }
+
     var mapPlan: MapPlan {
         let registry = report.catalogue.regions
         switch kind {
@@ -35,10 +41,12 @@ extension HTMLPage {
                 caption: "Die Kreise, gefärbt nach dem Anteil online einschließlich höherer Ebene (Summe ihrer Gemeinden); Linien: Ländergrenzen.")
         case .land:
             return MapPlan(
-                units: units, outlines: grouped(prefix: 5).map(\.key),
-                caption: "Die Gemeinden, gefärbt nach dem Anteil online einschließlich höherer Ebene; Linien: Kreisgrenzen.")
+                units: units, context: unincorporated, outlines: grouped(prefix: 5).map(\.key),
+                caption: "Die Gemeinden, gefärbt nach dem Anteil online einschließlich höherer Ebene (grau: gemeindefreie Gebiete); Linien: Kreisgrenzen.")
         case .kreis:
-            return MapPlan(units: units, caption: "Die Gemeinden, gefärbt nach dem Anteil online einschließlich höherer Ebene.")
+            return MapPlan(
+                units: units, context: unincorporated,
+                caption: "Die Gemeinden, gefärbt nach dem Anteil online einschließlich höherer Ebene.")
         case .gemeinde:
             let key = units.first?.key ?? ""
             let kreis = String(key.prefix(5))

@@ -85,17 +85,17 @@ struct HTMLPage {
     func write(to sink: any OutputSink) throws {
         try sink.write(head())
         try sink.write(keyFigures())
+        try sink.write(map())
+        try sink.write(trendChart())
         try sink.write(themenfeldChart())
         try sink.write(maturityChart())
-        try sink.write(trendChart())
-        try sink.write(map())
         try sink.write(unitTables())
         try sink.write(serviceTables())
         try sink.write(reuse())
         try sink.write(footer())
     }
 
-    private var header: ReportHeader { report.header }
+    var header: ReportHeader { report.header }
 
     private func head() -> String {
         let title = "OZG-Umsetzungsstand: \(header.scope.name)\(header.scope.key.map { " (\($0))" } ?? "")"
@@ -298,7 +298,8 @@ struct HTMLPage {
         }
         let labelEvery = max(1, points.count / 8)
         for index in points.indices where index % labelEvery == 0 || index == points.count - 1 {
-            text += "<text x=\"\(HTML.coordinate(x(index)))\" y=\"\(height - 18)\" text-anchor=\"middle\">\(HTML.escape(String(points[index].date.description.prefix(7))))</text>\n"
+            let anchor = points.count == 1 ? "middle" : index == 0 ? "start" : index == points.count - 1 ? "end" : "middle"
+            text += "<text x=\"\(HTML.coordinate(x(index)))\" y=\"\(height - 18)\" text-anchor=\"\(anchor)\">\(HTML.escape(String(points[index].date.description.prefix(7))))</text>\n"
         }
         text += "</svg>\n<figcaption>" + Self.legend([("online einschl. höherer Ebene", "#0072B2"), ("online eigene (gestrichelt)", "#D55E00")]) + "</figcaption>\n</figure>\n"
         text += "<div class=\"wide\"><table>\n<caption>Anteil online zum Monatsende (der letzte Stand zum Stichtag)</caption>\n<thead><tr><th scope=\"col\">Stand</th><th scope=\"col\">relevant</th><th scope=\"col\">online eigene</th><th scope=\"col\">Anteil</th><th scope=\"col\">online einschl. höherer Ebene</th><th scope=\"col\">Anteil</th></tr></thead>\n<tbody>\n"
