@@ -28,6 +28,8 @@ public final class RecordStore<Backend: StoreBackend>: TrackingStore {
         try backend.read { reader in try body(StoreReader(reader)) }
     }
 
+    @discardableResult
+
     public func write<T>(_ batch: BatchInfo, _ body: (any TrackingWriter) throws -> T) throws -> T {
         try backend.write { writer in
             let store = StoreWriter(writer, batch: batch)
