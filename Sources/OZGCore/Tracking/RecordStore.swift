@@ -132,7 +132,8 @@ class StoreReader<Reader: BackendReader>: TrackingReader {
 
     func currentVersion(_ key: RecordKey, asOf: Date?) throws -> StoredVersion? {
         try prepareRead()
-        let bound = try timeline.bound(atOrBefore: asOf)
+        // The present needs no batch list: the newest version is the current one.
+        let bound = asOf == nil ? Int.max : try timeline.bound(atOrBefore: asOf)
         guard bound > 0 else { return nil }
         return try backend.latestVersion(of: key, maxBatch: bound)
     }
