@@ -8,18 +8,6 @@ public enum CatalogueSource: Sendable, Hashable, CustomStringConvertible {
     /// A folder laid out like the project's `catalogue/`.
     case folder(URL)
 
-    /// The environment variable that names a catalogue folder.
-    public static let environmentVariable = "OZGTRACK_CATALOGUE"
-
-    /// The folder named by `--catalogue` (if given), else by `OZGTRACK_CATALOGUE`, else the built-in data.
-    public static func resolve(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> CatalogueSource
-    {
-        if let option, !option.isEmpty { return .folder(URL(fileURLWithPath: option)) }
-        if let value = environment[environmentVariable], !value.isEmpty { return .folder(URL(fileURLWithPath: value)) }
-        return .builtIn
-    }
-
     public var description: String {
         switch self {
         case .builtIn: "built-in"
