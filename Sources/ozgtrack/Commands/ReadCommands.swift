@@ -222,7 +222,7 @@ struct DiffCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "The start: a day (YYYY-MM-DD, UTC, from its first moment) or an ISO 8601 time.") var since: String
     @Option(help: "The end: a day (to its last moment) or an ISO 8601 time (default: now).") var until: String?
-    @Option(help: "Only this region and what lies within it.") var scope: String?
+    @OptionGroup var scope: ScopeOption
     @OptionGroup var output: FormatOptions
 
     struct Item: Encodable {
@@ -240,8 +240,7 @@ struct DiffCommand: ParsableCommand {
         let data = try catalogue.load()
         let from = try parseArgument("--since", since) { try Timestamp.parse($0, endOfDay: false) }
         let to = try until.map { text in try parseArgument("--until", text) { try Timestamp.parse($0, endOfDay: true) } }
-        let regionScope = try RegionScope(
-            try scope.map { text in try parseArgument("--scope", text) { try RegionKey($0) } }, in: data.regions)
+        let regionScope = try RegionScope(try scope.key, in: data.regions)
         var items: [Item] = []
         try History.differences(store: try store.openForReading(), scope: regionScope, since: from, until: to) { difference in
             items.append(
@@ -292,7 +291,7 @@ struct CheckCommand: ParsableCommand {
             """)
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var store: StoreOptions
-    @Option(help: "Only this region and what lies within it.") var scope: String?
+    @OptionGroup var scope: ScopeOption
     @Option(name: .customLong("min-online"), help: "The least share online, in percent.") var minOnline: Double?
     @Option(name: .customLong("min-maturity"), help: "The least Reifegrad of online services.") var minMaturity: Int?
     @Option(name: .customLong("maturity-model"), help: "The model --min-maturity refers to (default 1).") var maturityModel: String?
@@ -304,14 +303,19 @@ struct CheckCommand: ParsableCommand {
 
     func validate() throws {
         if let minOnline, !(0...100).contains(minOnline) { throw ValidationError("--min-online takes a percentage from 0 to 100") }
-        if let minMaturity, !(0...7).contains(minMaturity) { throw ValidationError("--min-maturity takes a level from 0 to 7") }
+        let levels = MaturityModel.allCases.map(\.levels)
+        if let minMaturity, let lowest = levels.map(\.lowerBound).min(), let highest = levels.map(\.upperBound).max(),
+            !(lowest...highest).contains(minMaturity)
+        {
+            throw ValidationError("--min-maturity takes a level from \(lowest) to \(highest)")
+        }
         if limit < 0 { throw ValidationError("--limit takes a number of 0 or more") }
     }
 
     func run() throws {
         let data = try catalogue.load()
         var options = Check.Options()
-        options.scope = try scope.map { text in try parseArgument("--scope", text) { try RegionKey($0) } }
+        options.scope = try scope.key
         options.minOnline = minOnline
         options.minMaturity = minMaturity
         if let maturityModel { options.maturityModel = try parseArgument("--maturity-model", maturityModel) { try MaturityModel(parsing: $0) } }
@@ -363,14 +367,13 @@ struct DumpCommand: ParsableCommand {
             """)
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var store: StoreOptions
-    @Option(help: "Only this region and what lies within it.") var scope: String?
+    @OptionGroup var scope: ScopeOption
     @OptionGroup var asOf: AsOfOption
     @Option(help: "Write to this file (atomically) instead of standard output.") var output: String?
 
     func run() throws {
         let data = try catalogue.load()
-        let regionScope = try RegionScope(
-            try scope.map { text in try parseArgument("--scope", text) { try RegionKey($0) } }, in: data.regions)
+        let regionScope = try RegionScope(try scope.key, in: data.regions)
         let database = try store.openForReading()
         let date = try asOf.date
         if let output {

@@ -169,7 +169,9 @@ struct ImportCommand: ParsableCommand {
             case .csv: return CSVRecordSource(path: path, validator: validator, delimiter: csvDelimiter)
             case .json: return JSONRecordSource(path: path, validator: validator)
             case .dashboard: return DashboardSource(path: path, validator: validator, delimiter: csvDelimiter)
-            case .xml: return XMLRecordSource(path: path, validator: validator)
+            case .xml:
+                if path == "-" { return XMLRecordSource(handle: .standardInput, name: "<stdin>", validator: validator) }
+                return XMLRecordSource(path: path, validator: validator)
             }
         }
         let source = files.map { $0 == "-" ? "<stdin>" : URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")

@@ -14,7 +14,7 @@ struct CatalogueOptions: ParsableArguments {
 
     /// Loads the catalogue the options name.
     func load() throws -> Catalogue {
-        let catalogue = try Catalogue.load(from: CatalogueSource.resolve(option: folder))
+        let catalogue = try Catalogue.load(from: Environment.catalogueSource(option: folder))
         // The catalogue lives as long as the process: one reference is kept for good, so that the ~22,000
         // objects of services and regions are not freed one by one just before exit (measured: about 3 ms of
         // every command's run).
