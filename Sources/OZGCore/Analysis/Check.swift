@@ -198,14 +198,14 @@ public enum Dump {
     public static func write(
         store: any TrackingStore, scope: RegionScope, asOf: Date? = nil, to sink: any OutputSink
     ) throws -> Int {
-        try sink.write(CSVFormat.line(CSVRecordSource.columns))
+        try sink.write(CSVFormat.canonical.line(CSVRecordSource.columns))
         var count = 0
         try store.read { reader in
             try reader.forEachRecord(prefix: scope.prefix, asOf: asOf) { record in
                 guard scope.contains(record.key.region) else { return true }
                 var fields = [record.key.region.description, record.key.service.description]
                 for field in RecordField.allCases { fields.append(record.values.text(field) ?? "") }
-                try sink.write(CSVFormat.line(fields))
+                try sink.write(CSVFormat.canonical.line(fields))
                 count += 1
                 return true
             }
