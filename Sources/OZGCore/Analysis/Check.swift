@@ -189,8 +189,9 @@ enum Tally {
 
 /// The current state as canonical CSV in the import format.
 ///
-/// Rows sorted by region then OZG-ID, columns as ``CSVRecordSource/columns``, LF line ends, RFC 4180 quoting,
-/// empty cells for values not recorded. Importing a dump into an empty database and dumping again gives the
+/// Rows sorted by region then OZG-ID, columns as ``CSVRecordSource/columns``, cells as ``CSVFormat/canonical``
+/// writes them (LF line ends, RFC 4180 quoting, values as stored, no formula protection), empty cells for values
+/// not recorded. Importing a dump into an empty database and dumping again gives the
 /// same bytes, so a dump can live in git and be reviewed as a diff.
 public enum Dump {
     /// Writes the dump of `scope` (at `asOf`, now when `nil`) to `sink`; returns the number of records.

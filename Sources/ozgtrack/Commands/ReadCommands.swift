@@ -358,8 +358,12 @@ struct DumpCommand: ParsableCommand {
         commandName: "dump",
         abstract: "The current state as canonical, sorted CSV in the import format.",
         discussion: """
-            Importing a dump into an empty database and dumping again reproduces it byte for byte, so a dump can \
-            be kept in git, reviewed as a diff and loaded by CI.
+            The dump is the canonical import format: values as stored, with no formula protection (the CSV \
+            listings and reports are for people and protect cells a spreadsheet would run; the dump is for \
+            'ozgtrack import'). Importing a dump into an empty database and dumping again reproduces it byte for \
+            byte, so a dump can be kept in git, reviewed as a diff and loaded by CI. The one change to a stored \
+            value: one that starts with ' followed by =, +, -, @, tab or CR gets one more ', which the import \
+            takes off again.
             """)
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var store: StoreOptions
