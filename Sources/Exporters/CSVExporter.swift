@@ -15,7 +15,7 @@ import Foundation
 /// negative and never changed.
 public struct CSVExporter: ReportExporter {
     public let identifier = "csv"
-    public let description = "CSV (RFC 4180) for spreadsheets; --delimiter ';' and --bom for German Excel"
+    public let description = "CSV (RFC 4180) for spreadsheets; ';' as delimiter and a byte-order mark for German Excel"
     public let fileExtension = "csv"
     public let mediaType = "text/csv"
 
