@@ -95,7 +95,7 @@ struct StatusCommand: ParsableCommand {
                 Output(region: RegionItem(unit), asOf: date.map(Timestamp.string), counts: view.counts, services: rows))
         case .csv:
             try Listing.print(
-                rows, format: .csv,
+                rows, format: .csv, csv: output.csv,
                 headers: [
                     "ozg_id", "leistung", "themenfeld", "status", "maturity", "maturity_model", "planned", "online_since",
                     "url", "solution", "note", "via", "updated_at", "updated_by", "source",
@@ -188,7 +188,7 @@ struct HistoryCommand: ParsableCommand {
                 }
             }
             try Listing.print(
-                rows.map(CSVRow.init), format: .csv,
+                rows.map(CSVRow.init), format: .csv, csv: output.csv,
                 headers: ["at", "actor", "source", "region", "ozg_id", "field", "old", "new"]) { $0.cells }
         case .table:
             var table = TextTable(["zeit", "wer", "quelle", "ozg_id", "änderung"])
@@ -255,7 +255,7 @@ struct DiffCommand: ParsableCommand {
             try Listing.printJSON(items)
         case .csv:
             try Listing.print(
-                items, format: .csv,
+                items, format: .csv, csv: output.csv,
                 headers: ["region", "ozg_id", "created", "changes", "last_change_at", "last_actor", "last_source", "fields"]
             ) { item in
                 [item.region, item.ozgID, item.created ? "true" : "false", String(item.changes), item.lastChangeAt, item.lastActor,
@@ -331,7 +331,7 @@ struct CheckCommand: ParsableCommand {
             try Listing.printJSON(result)
         case .csv:
             try Listing.print(
-                result.shortfalls, format: .csv, headers: ["kind", "region", "region_name", "ozg_id", "value", "required", "message"]
+                result.shortfalls, format: .csv, csv: output.csv, headers: ["kind", "region", "region_name", "ozg_id", "value", "required", "message"]
             ) { [$0.kind, $0.region, $0.regionName ?? "", $0.ozgID ?? "", $0.value.map { String($0) } ?? "", $0.required.map { String($0) } ?? "", $0.message] }
         case .table:
             var text = ""
@@ -362,8 +362,12 @@ struct DumpCommand: ParsableCommand {
         commandName: "dump",
         abstract: "The current state as canonical, sorted CSV in the import format.",
         discussion: """
-            Importing a dump into an empty database and dumping again reproduces it byte for byte, so a dump can \
-            be kept in git, reviewed as a diff and loaded by CI.
+            The dump is the canonical import format: values as stored, with no formula protection (the CSV \
+            listings and reports are for people and protect cells a spreadsheet would run; the dump is for \
+            'ozgtrack import'). Importing a dump into an empty database and dumping again reproduces it byte for \
+            byte, so a dump can be kept in git, reviewed as a diff and loaded by CI. The one change to a stored \
+            value: one that starts with ' followed by =, +, -, @, tab or CR gets one more ', which the import \
+            takes off again.
             """)
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var store: StoreOptions

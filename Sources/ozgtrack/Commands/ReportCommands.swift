@@ -30,29 +30,18 @@ struct ReportCommand: ParsableCommand {
     var statuses: [String] = []
     @Option(help: "The format: xml, csv, markdown, json, jsonl or a plugin's name.") var format: String = "markdown"
     @Option(help: "Write to this file (atomically) instead of standard output.") var output: String?
-    @Option(help: "CSV: the delimiter, ',' or ';'.") var delimiter: String = ","
-    @Flag(help: "CSV: start with a UTF-8 byte-order mark (for Excel).") var bom = false
-    @Flag(
-        name: .customLong("no-formula-protection"),
-        help: "CSV: leave cells starting with = + - @ as they are (by default they get a leading ').")
-    var noFormulaProtection = false
+    @OptionGroup var csv: CSVOutputOptions
     @Flag(
         name: .customLong("without-provenance"),
         help: "Leave out who changed records when and from where (for reports published outside).")
     var withoutProvenance = false
 
-    func validate() throws {
-        guard let character = delimiter.first, delimiter.count == 1, [",", ";"].contains(character) else {
-            throw ValidationError("--delimiter takes ',' or ';', not \(delimiter.quotedForMessage)")
-        }
-    }
-
     func run() throws {
         let data = try catalogue.load()
         var options = ExportOptions()
-        options.csvDelimiter = delimiter.first ?? ","
-        options.byteOrderMark = bom
-        options.neutraliseFormulas = !noFormulaProtection
+        options.csvDelimiter = csv.delimiter.first ?? ","
+        options.byteOrderMark = csv.bom
+        options.neutraliseFormulas = !csv.noFormulaProtection
         let runner = Environment.reportRunner
         let chosen: any ReportExporter
         do {
@@ -107,7 +96,7 @@ struct ExportersCommand: ParsableCommand {
                 identifier: exporter.identifier, kind: kind, description: exporter.description,
                 fileExtension: exporter.fileExtension, mediaType: exporter.mediaType, executable: available.executable?.path)
         }
-        try Listing.print(items, format: output.format, headers: ["format", "kind", "description"]) {
+        try Listing.print(items, output: output, headers: ["format", "kind", "description"]) {
             [$0.identifier, $0.kind, $0.description]
         }
     }

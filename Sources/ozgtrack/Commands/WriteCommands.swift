@@ -131,7 +131,8 @@ struct ImportCommand: ParsableCommand {
         abstract: "Add or update many records from files, in one transaction: all rows or none.",
         discussion: """
             Formats: csv (header region,ozg_id,status,maturity,maturity_model,planned,online_since,url,solution,note; \
-            UTF-8 with or without BOM; ',' or ';'; CRLF or LF; empty cells mean "not given"), json (an array of \
+            UTF-8 with or without BOM; ',' or ';'; CRLF or LF; empty cells mean "not given"; a url, solution or note \
+            cell that ozgtrack's CSV output protected with a leading ' imports without it), json (an array of \
             objects with the same keys), dashboard (the open-data export of the Dashboard Digitale Verwaltung, CSV \
             or JSON pages), xml (ozgtrack's XML report, validated against its schema while read; each entry with \
             an 'umsetzung' replaces the record's values, fields it leaves out are cleared). Default: by the file's \

@@ -190,6 +190,7 @@ final class ReadingStage: @unchecked Sendable {
                             chunk.append(
                                 .failure(
                                     InputError(
+                                        .duplicate,
                                         file: row.file, line: row.line,
                                         message: "region \(row.key.region) and OZG-ID \(row.key.service) appear again (first on \(place)): "
                                             + "expected each record once per import")))
