@@ -62,10 +62,18 @@ final class FailingStore: TrackingStore {
             left = limit
         }
 
+        var provenance: [Int: BatchRow] { base.provenance }
+
         func next() throws -> StoredRecord? {
             if left == 0 { throw Failure() }
             left -= 1
             return try base.next()
+        }
+
+        func nextVersion() throws -> StoredVersion? {
+            if left == 0 { throw Failure() }
+            left -= 1
+            return try base.nextVersion()
         }
     }
 }
@@ -181,7 +189,7 @@ struct ReportRunnerTests {
         let failures = Mutex<[String]>([])
         // One store for all: GRDB serialises access to the connection (the store protocol becomes Sendable on the
         // store branch; until then the test vouches for it).
-        nonisolated(unsafe) let store = fixture.store
+        let store = fixture.store
         DispatchQueue.concurrentPerform(iterations: formats.count) { index in
             do {
                 let sink = StringSink()
@@ -215,7 +223,7 @@ struct ReportRunnerTests {
         let query = wholeKreis
         let before = sigpipeDisposition()
         let outcomes = Mutex<[String]>([])
-        nonisolated(unsafe) let store = fixture.store
+        let store = fixture.store
         let directory = fixture.directory
         DispatchQueue.concurrentPerform(iterations: 4) { index in
             let target = directory.appendingPathComponent("early-\(index).out").path

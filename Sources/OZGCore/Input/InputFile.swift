@@ -1,19 +1,38 @@
 import Foundation
 
-/// Reads an input file's bytes: memory-mapped from disk, or all of standard input for `-`.
+/// Where an import reads from: a file, or the process's standard input.
+///
+/// The library never gives a path a special meaning: a front end maps its own conventions (the CLI's `-`) to
+/// ``standardInput``.
+public enum InputSource: Sendable, Hashable {
+    /// The file at this path.
+    case file(String)
+    /// Everything on standard input, read to its end.
+    case standardInput
+
+    /// The name messages use: the path, or `<stdin>`.
+    public var name: String {
+        switch self {
+        case .file(let path): path
+        case .standardInput: "<stdin>"
+        }
+    }
+}
+
+/// Reads an input's bytes: a file memory-mapped from disk, or all of standard input.
 public enum InputFile {
     /// The largest input accepted, so that hostile input cannot exhaust memory: 4 GiB.
     public static let maxBytes = 4 << 30
 
     /// Calls `body` with the file's bytes.
     /// - Throws: ``InputError`` naming the file when it cannot be read, is a directory or is too large.
-    public static func withBytes<R>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        try withInput(path) { try body($0.bytes) }
+    public static func withBytes<R>(_ source: InputSource, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try withInput(source) { try body($0.bytes) }
     }
 
     /// Calls `body` with the file as ``InputBytes``, which can give back pages already read.
-    public static func withInput<R>(_ path: String, _ body: (InputBytes) throws -> R) throws -> R {
-        if path == "-" {
+    public static func withInput<R>(_ source: InputSource, _ body: (InputBytes) throws -> R) throws -> R {
+        guard case .file(let path) = source else {
             let data = FileHandle.standardInput.readDataToEndOfFile()
             if data.count > maxBytes {
                 throw InputError(.unreadable, file: "<stdin>", message: "is \(data.count) bytes long: expected at most \(maxBytes) bytes")

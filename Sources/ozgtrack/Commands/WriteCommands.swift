@@ -166,10 +166,12 @@ struct ImportCommand: ParsableCommand {
         let csvDelimiter = delimiter.flatMap(CSVDelimiter.init(text:))
         let sources: [any RecordSource] = files.map { path in
             let chosen = format ?? Self.format(of: path)
+            // '-' is standard input: a convention of this command line, not of the libraries.
+            let input: InputSource = path == "-" ? .standardInput : .file(path)
             switch chosen {
-            case .csv: return CSVRecordSource(path: path, validator: validator, delimiter: csvDelimiter)
-            case .json: return JSONRecordSource(path: path, validator: validator)
-            case .dashboard: return DashboardSource(path: path, validator: validator, delimiter: csvDelimiter)
+            case .csv: return CSVRecordSource(input: input, validator: validator, delimiter: csvDelimiter)
+            case .json: return JSONRecordSource(input: input, validator: validator)
+            case .dashboard: return DashboardSource(input: input, validator: validator, delimiter: csvDelimiter)
             case .xml:
                 if path == "-" { return XMLRecordSource(handle: .standardInput, name: "<stdin>", validator: validator) }
                 return XMLRecordSource(path: path, validator: validator)

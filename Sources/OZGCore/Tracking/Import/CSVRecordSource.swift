@@ -14,23 +14,28 @@ public struct CSVRecordSource: RecordSource {
     public static let columns = ["region", "ozg_id"] + RecordField.allCases.map(\.rawValue)
 
     public let file: String
-    let path: String
+    let input: InputSource
     let validator: RecordValidator
     let delimiter: CSVDelimiter?
 
+    /// The file at `path` (no name is special: standard input is ``InputSource/standardInput``).
+    public init(path: String, validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
+        self.init(input: .file(path), validator: validator, delimiter: delimiter)
+    }
+
     /// - Parameters:
-    ///   - path: the file, or `-` for standard input.
+    ///   - path: where the rows come from.
     ///   - validator: checks values against the loaded catalogue and registry.
     ///   - delimiter: the delimiter, or `nil` to detect it from the header.
-    public init(path: String, validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
-        self.path = path
-        self.file = path == "-" ? "<stdin>" : path
+    public init(input: InputSource, validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
+        self.input = input
+        self.file = input.name
         self.validator = validator
         self.delimiter = delimiter
     }
 
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
-        try InputFile.withInput(path) { input in try forEachRow(in: input, body) }
+        try InputFile.withInput(input) { input in try forEachRow(in: input, body) }
     }
 
     /// The rows of `input` (the file's bytes); also the entry point for fuzzing.

@@ -4,17 +4,22 @@ import Foundation
 /// column names as keys; values are strings or numbers, `null` or a missing key mean "not given".
 public struct JSONRecordSource: RecordSource {
     public let file: String
-    let path: String
+    let input: InputSource
     let validator: RecordValidator
 
+    /// The file at `path` (no name is special: standard input is ``InputSource/standardInput``).
     public init(path: String, validator: RecordValidator) {
-        self.path = path
-        self.file = path == "-" ? "<stdin>" : path
+        self.init(input: .file(path), validator: validator)
+    }
+
+    public init(input: InputSource, validator: RecordValidator) {
+        self.input = input
+        self.file = input.name
         self.validator = validator
     }
 
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
-        try InputFile.withBytes(path) { bytes in try forEachRow(bytes: bytes, body) }
+        try InputFile.withBytes(input) { bytes in try forEachRow(bytes: bytes, body) }
     }
 
     /// The rows of a JSON document's bytes; also the entry point for fuzzing.
