@@ -50,6 +50,8 @@ extension XLSXReportWriter {
     func writeRows() throws {
         let provenance = report.query.provenance
         let rows = report.rows()
+        // Rows the status filter leaves out come too: they count in the units' figures, but are not listed.
+        rows.includesUnlisted = report.query.statuses != nil
         regionList = rows.regionList
         let serviceList = rows.serviceList
         unitCounts = [ServiceCounts?](repeating: nil, count: regionList.count)
@@ -82,6 +84,7 @@ extension XLSXReportWriter {
                 }
                 unit.counts.add(view.values, viaHigherLevel: view.via != nil)
             }
+            guard view.isListed else { continue }
             if row == lastRowOnSheet {
                 finishDataSheet(sheet, rows: row, unlinked: unlinked)
                 sheetNumber += 1

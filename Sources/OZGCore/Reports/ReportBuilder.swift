@@ -169,6 +169,10 @@ public final class ReportRows: Sequence, IteratorProtocol {
         return row(view.compact)
     }
 
+    /// Whether ``nextView()`` also hands out the rows the status filter leaves out (``RowView/isListed`` false),
+    /// for exporters that count per unit beside the built-in aggregates.
+    package var includesUnlisted = false
+
     /// The regions of this pass, by the positions ``RowView/region`` refers to.
     package var regionList: [Region] { regions }
     /// The catalogue's services, by the positions ``RowView/service`` refers to.
@@ -181,7 +185,7 @@ public final class ReportRows: Sequence, IteratorProtocol {
             // The chunk is kept reversed so that rows are moved out, not copied.
             while let compact = chunk.popLast() {
                 if compact.reporting { aggregator.add(compact, services: services) }
-                if compact.listed {
+                if compact.listed || includesUnlisted {
                     let info = compact.values != nil && compact.record == nil ? batch(compact.batch) : nil
                     return RowView(compact: compact, provenance: info)
                 }
@@ -226,6 +230,8 @@ package struct RowView {
     package var service: Int { Int(compact.service) }
     package var via: RegionKey? { compact.via }
     package var isReportingUnit: Bool { compact.reporting }
+    /// Whether the row passes the status filter.
+    package var isListed: Bool { compact.listed }
     package var isOnlineIncludingHigherLevel: Bool { isOnline || compact.via != nil }
     /// Who changed the record when and from where (`nil` when untracked).
     package var updatedAt: Date? { provenance?.at ?? compact.record?.updatedAt }

@@ -17,7 +17,8 @@ struct ReportCommand: ParsableCommand {
         abstract: "A report for a scope: per region and service the status, aggregates per Themenfeld and coverage.",
         discussion: """
             Formats: xml (validated against ozgtrack's schema; 'ozgtrack schema' prints it), csv, markdown, json, \
-            jsonl, and any plugin 'ozgtrack-exporter-NAME' on PATH ('ozgtrack exporters' lists them).
+            jsonl, xlsx (an Excel workbook; binary, so not written to a terminal: use --output), and any plugin \
+            'ozgtrack-exporter-NAME' on PATH ('ozgtrack exporters' lists them).
 
             Rows: every Gemeinde in scope (or the region itself when it is one) × every service, untracked ones \
             included, plus the records of Kreise, Verbände and Länder in scope. "Own" figures count a unit's own \
@@ -36,7 +37,7 @@ struct ReportCommand: ParsableCommand {
         name: .customLong("status"),
         help: "List only rows with this status (repeatable): \(RowStatus.allCases.map(\.name).joined(separator: ", ")).")
     var statuses: [String] = []
-    @Option(help: "The format: xml, csv, markdown, json, jsonl or a plugin's name.") var format: String = "markdown"
+    @Option(help: "The format: xml, csv, markdown, json, jsonl, xlsx or a plugin's name.") var format: String = "markdown"
     @Option(help: "Write to this file (atomically) instead of standard output.") var output: String?
     @Option(help: "CSV: the delimiter, ',' or ';'.") var delimiter: String = ","
     @Flag(help: "CSV: start with a UTF-8 byte-order mark (for Excel).") var bom = false
@@ -62,6 +63,7 @@ struct ReportCommand: ParsableCommand {
         options.byteOrderMark = bom
         options.neutraliseFormulas = !noFormulaProtection
         let chosen = try exporter(named: format).configured(options)
+        if chosen.isBinary && output == nil && isatty(1) == 1 { throw BinaryOnTerminal(format: chosen.identifier) }
         var query = ReportQuery()
         query.scope = try scope.map { text in try parseArgument("--scope", text) { try RegionKey($0) } }
         query.asOf = try asOf.date
@@ -83,6 +85,14 @@ struct ReportCommand: ParsableCommand {
             try write(to: StandardOutput.shared)
             try StandardOutput.shared.flush()
         }
+    }
+}
+
+/// A binary format (XLSX) would go to a terminal.
+struct BinaryOnTerminal: DescribedError {
+    var format: String
+    var description: String {
+        "the \(format) format is binary and is not written to a terminal: expected --output FILE (or standard output redirected to a file or a pipe)"
     }
 }
 
