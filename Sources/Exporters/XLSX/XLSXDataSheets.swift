@@ -11,7 +11,7 @@ struct CStringCache {
 
     mutating func value(_ index: Int, _ make: () -> String) -> [CChar] {
         if let known = values[index] { return known }
-        let encoded = Array(make().utf8CString)
+        let encoded = Array(XLSXSheet.cellText(make()).utf8CString)
         values[index] = encoded
         return encoded
     }
@@ -64,7 +64,7 @@ extension XLSXReportWriter {
         let statusGerman = Status.allCases.sorted { $0.code < $1.code }.map { Array($0.german.utf8CString) }
         let untracked = Array("untracked".utf8CString)
         let untrackedGerman = Array("nicht erfasst".utf8CString)
-        let lastRowOnSheet = XLSXSheet.maximumRows - 1
+        let lastRowOnSheet = rowsPerSheet - 1
         var sheetNumber = 1
         var sheet = try startDataSheet(number: sheetNumber)
         var row = 0
@@ -112,7 +112,7 @@ extension XLSXReportWriter {
                 if let since = values.onlineSince { try sheet.number(row, 12, ExcelDate.serial(since), date) }
                 if let url = values.url {
                     var linked = false
-                    if links < XLSXSheet.maximumLinks, url.utf8.count <= XLSXSheet.maximumURLLength,
+                    if links < linksPerSheet, url.utf8.count <= XLSXSheet.maximumURLLength,
                         url.hasPrefix("https://") || url.hasPrefix("http://")
                     {
                         linked = try sheet.link(row, 13, url, link)

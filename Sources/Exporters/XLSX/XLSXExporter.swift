@@ -27,12 +27,22 @@ public struct XLSXExporter: ReportExporter {
     public let mediaType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     public let isBinary = true
 
-    public init() {}
+    /// Rows per Daten sheet (header included) and hyperlinks per sheet: Excel's limits (lower ones in tests).
+    let rowsPerSheet: Int
+    let linksPerSheet: Int
+
+    public init() { self.init(rowsPerSheet: XLSXSheet.maximumRows, linksPerSheet: XLSXSheet.maximumLinks) }
+
+    init(rowsPerSheet: Int, linksPerSheet: Int) {
+        self.rowsPerSheet = max(2, min(rowsPerSheet, XLSXSheet.maximumRows))
+        self.linksPerSheet = max(0, min(linksPerSheet, XLSXSheet.maximumLinks))
+    }
 
     public func write(_ report: Report, to sink: any OutputSink) throws {
         let scratch = try ScratchDirectory()
         let path = scratch.path + "/report.xlsx"
-        let writer = try XLSXReportWriter(report: report, path: path, scratch: scratch.path)
+        let writer = try XLSXReportWriter(
+            report: report, path: path, scratch: scratch.path, rowsPerSheet: rowsPerSheet, linksPerSheet: linksPerSheet)
         try writer.write()
         try scratch.copy(path, to: sink)
     }

@@ -27,13 +27,19 @@ final class XLSXReportWriter {
     var unitCounts: [ServiceCounts?] = []
     var regionList: [Region] = []
 
-    init(report: Report, path: String, scratch: String) throws(XLSXError) {
+    /// Rows per Daten sheet (header included) and hyperlinks per sheet.
+    let rowsPerSheet: Int
+    let linksPerSheet: Int
+
+    init(report: Report, path: String, scratch: String, rowsPerSheet: Int, linksPerSheet: Int) throws(XLSXError) {
         self.report = report
+        self.rowsPerSheet = rowsPerSheet
+        self.linksPerSheet = linksPerSheet
         let header = report.header
         // ZIP64 only when a sheet's XML could pass 4 GB (more rows than one sheet holds); smaller workbooks keep
         // the plain format every reader knows.
         let possibleRows = header.units * header.services
-        workbook = try XLSXWorkbook(path: path, scratch: scratch, zip64: possibleRows >= XLSXSheet.maximumRows)
+        workbook = try XLSXWorkbook(path: path, scratch: scratch, zip64: possibleRows >= XLSXSheet.maximumRows - 1)
         formats = try XLSXFormats(workbook)
         overview = try workbook.addSheet(XLSXReportWriter.overviewName)
         themenfelder = try workbook.addSheet("Themenfelder")

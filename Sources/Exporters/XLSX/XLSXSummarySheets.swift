@@ -4,6 +4,17 @@ import OZGCore
 
 /// The sheets written from the aggregates, after the rows.
 extension XLSXReportWriter {
+    /// A number with German thousands separators (1.048.576).
+    static func german(_ value: Int) -> String {
+        let digits = Array(String(value))
+        var result = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { result += "." }
+            result.append(digit)
+        }
+        return result
+    }
+
     /// A share as a fraction (shown in percent format): exact, not rounded like the text formats' percent values.
     static func fraction(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : Double(part) / Double(whole) }
 
@@ -243,14 +254,14 @@ extension XLSXReportWriter {
             "Datenblätter",
             names.count == 1
                 ? "\(total) Zeilen auf dem Blatt \(names[0])"
-                : "\(total) Zeilen auf den Blättern \(names.joined(separator: ", ")): Excel fasst höchstens "
-                    + "1.048.576 Zeilen je Blatt, die Zeilen gehen auf dem nächsten Blatt weiter")
+                : "\(total) Zeilen auf den Blättern \(names.joined(separator: ", ")): ein Blatt fasst höchstens "
+                    + "\(Self.german(rowsPerSheet)) Zeilen (mit der Kopfzeile), die Zeilen gehen auf dem nächsten Blatt weiter")
         let unlinked = dataSheets.filter { $0.unlinked > 0 }
         try fact(
             "URLs",
             unlinked.isEmpty
                 ? "als Hyperlinks"
-                : "als Hyperlinks, soweit Excel sie fasst (höchstens 65.530 je Blatt); als Text: "
+                : "als Hyperlinks, soweit Excel sie fasst (höchstens \(Self.german(linksPerSheet)) je Blatt); als Text: "
                     + unlinked.map { "\($0.unlinked) auf \($0.name)" }.joined(separator: ", "))
         try fact("Zeiten", "Datumsangaben als Datum, Änderungszeitpunkte in UTC")
         row += 1

@@ -101,10 +101,31 @@ struct XLSXSheet {
         if result != LXW_NO_ERROR { throw XLSXError(result, context: "sheet \(name), row \(row + 1), column \(column + 1)") }
     }
 
+    /// `text` as a cell's content: a literal `_xHHHH_` (which spreadsheet programs read as the escaped character
+    /// HHHH) gets its underscore escaped as `_x005F_`, so that it shows as written. libxlsxwriter escapes control
+    /// characters (a carriage return becomes `_x000D_`) but not this.
+    static func cellText(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "_")), text.contains("_x") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let range = rest.range(of: "_x") {
+            result += rest[..<range.lowerBound]
+            let after = rest[range.upperBound...]
+            let hex = after.prefix(5)
+            if hex.count == 5, hex.last == "_", hex.dropLast().allSatisfy(\.isHexDigit) {
+                result += "_x005F_x"
+            } else {
+                result += "_x"
+            }
+            rest = after
+        }
+        return result + rest
+    }
+
     /// Text, always as a string cell (never a formula, whatever it starts with). Empty text leaves the cell empty.
     func text(_ row: Int, _ column: Int, _ value: String, _ format: UnsafeMutablePointer<lxw_format>? = nil) throws(XLSXError) {
         guard !value.isEmpty else { return }
-        var value = value
+        var value = Self.cellText(value)
         let result = value.withUTF8 { bytes in
             // withUTF8 gives contiguous bytes but no terminating NUL: copy into a terminated buffer.
             withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer in
