@@ -67,7 +67,7 @@ final class XLSXReportWriter {
         try writeServices(summary)
         try writeUnits()
         try writeTrend()
-        try writeReuse()
+        try writeReuse(summary)
         try writeOverview(summary)
         try workbook.close()
     }
