@@ -2,7 +2,7 @@
 """ozgtrack's benchmark suite: national-scale speed and memory, each figure next to its anchor.
 
 Usage:
-    scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE]
+    scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE] [--formats LIST] [--reports-only]
 
 What it does (release build, on this machine):
   1. builds `ozgtrack` in release mode (unless --skip-build);
@@ -18,6 +18,9 @@ What it does (release build, on this machine):
 
 Every figure is one whole process, timed by `/usr/bin/time -v` (wall clock, maximum resident set size).
 --quick measures Baden-Wuerttemberg only (for a first look; the targets are national).
+--formats csv,xlsx measures the reports in these formats only; --reports-only skips the anchors, the timed import
+(the database is imported once if missing), the small commands and the history figures.
+The XLSX report is measured against the CSV report of the same scope (targets: Land <= 3x, national <= 4x, <= 150 MiB).
 """
 import argparse
 import os
@@ -98,6 +101,8 @@ def main():
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output")
+    parser.add_argument("--formats", help="comma-separated report formats to measure (default: all)")
+    parser.add_argument("--reports-only", action="store_true")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -124,6 +129,16 @@ def main():
     runs = args.runs
     figures = []
     print(f"{rows:,} rows; {runs} runs per figure", file=sys.stderr)
+
+    if args.reports_only:
+        db = work / "national.sqlite"
+        if not db.exists() or args.quick:
+            fresh_database(db)()
+            subprocess.run([str(BINARY), "import", str(source_csv), "--db", str(db), "--actor", "bench"], check=True,
+                           stdout=subprocess.DEVNULL)
+        report_figures(args, runs, db, out, None, figures)
+        write_table(args, work, rows, runs, figures)
+        return
 
     # Anchors.
     anchor_db = work / "anchor.sqlite"
@@ -179,18 +194,7 @@ def main():
                            [str(BINARY), "diff", "--db", str(history_db), "--since", steps[-1][1], "--format", "csv"],
                            allowed=(0, 1), stdout=subprocess.DEVNULL))
 
-    # Reports.
-    formats = [("csv", 1.2), ("xml", 2.0), ("json", 2.0), ("markdown", 2.0), ("jsonl", None)]
-    scopes = [("Deutschland", None)] if not args.quick else []
-    scopes.append(("Baden-Württemberg", "08"))
-    for label, scope in scopes:
-        for name, target in formats:
-            command = [str(BINARY), "report", "--db", str(db), "--format", name, "--output", str(out / f"report.{name}")]
-            if scope:
-                command += ["--scope", scope]
-            anchor = export if scope is None else None
-            figures.append(measure(Figure(f"report {label}, {name}", anchor, target if scope is None else None,
-                                          100 if scope is None else None), runs, command))
+    report_figures(args, runs, db, out, export, figures)
     land = "08"
     current = measure(Figure("report Baden-Württemberg, csv, current (history database)"), runs,
                       [str(BINARY), "report", "--db", str(history_db), "--scope", land, "--format", "csv",
@@ -205,7 +209,37 @@ def main():
             [str(BINARY), "report", "--db", str(history_db), "--format", "csv", "--as-of", middle,
              "--output", str(out / "national-asof.csv")]))
 
-    # The table.
+    write_table(args, work, rows, runs, figures)
+
+
+def report_figures(args, runs, db, out, export, figures):
+    """The reports of the whole country and of a Land, each format (or those of --formats)."""
+    formats = [("csv", 1.2), ("xml", 2.0), ("json", 2.0), ("markdown", 2.0), ("jsonl", None), ("xlsx", None)]
+    if args.formats:
+        chosen = args.formats.split(",")
+        formats = [entry for entry in formats if entry[0] in chosen]
+    scopes = [("Deutschland", None)] if not args.quick else []
+    scopes.append(("Baden-Württemberg", "08"))
+    for label, scope in scopes:
+        csv_figure = None
+        for name, target in formats:
+            command = [str(BINARY), "report", "--db", str(db), "--format", name, "--output", str(out / f"report.{name}")]
+            if scope:
+                command += ["--scope", scope]
+            anchor = export if scope is None else None
+            memory = 100 if scope is None else None
+            if name == "xlsx" and csv_figure:
+                # The XLSX report against the CSV report of the same scope.
+                anchor, target, memory = csv_figure, (4.0 if scope is None else 3.0), 150
+            elif scope is not None or anchor is None:
+                target = None
+            figure = measure(Figure(f"report {label}, {name}", anchor, target, memory), runs, command)
+            figures.append(figure)
+            if name == "csv":
+                csv_figure = figure
+
+
+def write_table(args, work, rows, runs, figures):
     cpu = platform.processor() or platform.machine()
     try:
         model = next(line.split(": ", 1)[1] for line in open("/proc/cpuinfo") if line.startswith("model name"))
