@@ -107,10 +107,28 @@ struct XLSXExporterTests {
         _ = try xlsxCheck(["check", files.xlsx, files.csv])
     }
 
+    @Test("a status filter selects the Daten rows; the units' figures still count every row")
+    func statusFilter() throws {
+        let fixture = try Fixture()
+        var filtered = try Fixture.query()
+        filtered.statuses = [.recorded(.online)]
+        let all = try writeWorkbook(try Fixture.query(), fixture: fixture, in: fixture.directory, name: "all")
+        let online = try writeWorkbook(filtered, fixture: fixture, in: fixture.directory, name: "online")
+        guard let allDump = try xlsxCheck(["dump", all.xlsx]), let onlineDump = try xlsxCheck(["dump", online.xlsx]) else { return }
+        func section(_ dump: String, _ name: String) -> String {
+            dump.components(separatedBy: "## ").first { $0.hasPrefix(name + ":") } ?? ""
+        }
+        #expect(!section(allDump, "Einheiten").isEmpty)
+        #expect(section(allDump, "Einheiten") == section(onlineDump, "Einheiten"))
+        #expect(section(allDump, "Themenfelder") == section(onlineDump, "Themenfelder"))
+        #expect(section(onlineDump, "Daten").hasPrefix("Daten: 4 rows"))  // the header and three online rows
+        _ = try xlsxCheck(["check", online.xlsx, online.csv])
+    }
+
     @Test("past a sheet's row limit the rows continue on Daten 2, Daten 3, …, and the Übersicht says so")
     func continuation() throws {
         let fixture = try Fixture()
-        let exporter = XLSXExporter(rowsPerSheet: 11, linksPerSheet: XLSXSheet.maximumLinks)
+        let exporter = XLSXExporter(rowsPerSheet: 11)
         let files = try writeWorkbook(try Fixture.query(), fixture: fixture, in: fixture.directory, exporter: exporter)
         guard let output = try xlsxCheck(["check", files.xlsx, files.csv]) else { return }
         // 31 rows, 10 per sheet below the header.
@@ -119,10 +137,10 @@ struct XLSXExporterTests {
         #expect(dump.contains("31 Zeilen auf den Blättern Daten, Daten 2, Daten 3, Daten 4: ein Blatt fasst höchstens 11 Zeilen"))
     }
 
-    @Test("past the sheet's hyperlink limit URLs are written as text, and the Übersicht says how many")
+    @Test("past the workbook's hyperlink limit URLs are written as text, and the Übersicht says how many")
     func linkLimit() throws {
         let fixture = try Fixture()
-        let exporter = XLSXExporter(rowsPerSheet: XLSXSheet.maximumRows, linksPerSheet: 1)
+        let exporter = XLSXExporter(rowsPerSheet: XLSXSheet.maximumRows, linkLimit: 1)
         // The Kreis with its Gemeinden: the Kreis's row (first in key order) has a URL, Aidlingen's the second.
         let files = try writeWorkbook(try Fixture.query(scope: "08115"), fixture: fixture, in: fixture.directory, exporter: exporter)
         guard let dump = try xlsxCheck(["dump", files.xlsx]) else { return }

@@ -68,7 +68,7 @@ extension XLSXReportWriter {
         var sheetNumber = 1
         var sheet = try startDataSheet(number: sheetNumber)
         var row = 0
-        var links = 0
+        var links = 0  // in the whole workbook
         var unlinked = 0
         var lastUpdate: (Date, Double)?
         let date = formats.date
@@ -90,7 +90,6 @@ extension XLSXReportWriter {
                 sheetNumber += 1
                 sheet = try startDataSheet(number: sheetNumber)
                 row = 0
-                links = 0
                 unlinked = 0
             }
             row += 1
@@ -112,7 +111,7 @@ extension XLSXReportWriter {
                 if let since = values.onlineSince { try sheet.number(row, 12, ExcelDate.serial(since), date) }
                 if let url = values.url {
                     var linked = false
-                    if links < linksPerSheet, url.utf8.count <= XLSXSheet.maximumURLLength,
+                    if links < linkLimit, url.utf8.count <= XLSXSheet.maximumURLLength,
                         url.hasPrefix("https://") || url.hasPrefix("http://")
                     {
                         linked = try sheet.link(row, 13, url, link)

@@ -27,22 +27,26 @@ public struct XLSXExporter: ReportExporter {
     public let mediaType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     public let isBinary = true
 
-    /// Rows per Daten sheet (header included) and hyperlinks per sheet: Excel's limits (lower ones in tests).
+    /// Rows per Daten sheet (header included): Excel's limit (lower ones in tests).
     let rowsPerSheet: Int
-    let linksPerSheet: Int
+    /// Hyperlinks in the whole workbook. libxlsxwriter keeps every hyperlink in memory until the workbook is
+    /// closed (measured: about 2.6 KB each, 170 MB for one sheet at Excel's limit of 65,530), so the links are
+    /// bounded by memory, not by Excel: the first 20,000 URLs are links, the rest text.
+    let linkLimit: Int
+    static let defaultLinkLimit = 20_000
 
-    public init() { self.init(rowsPerSheet: XLSXSheet.maximumRows, linksPerSheet: XLSXSheet.maximumLinks) }
+    public init() { self.init(rowsPerSheet: XLSXSheet.maximumRows, linkLimit: Self.defaultLinkLimit) }
 
-    init(rowsPerSheet: Int, linksPerSheet: Int) {
+    init(rowsPerSheet: Int, linkLimit: Int = XLSXExporter.defaultLinkLimit) {
         self.rowsPerSheet = max(2, min(rowsPerSheet, XLSXSheet.maximumRows))
-        self.linksPerSheet = max(0, min(linksPerSheet, XLSXSheet.maximumLinks))
+        self.linkLimit = max(0, min(linkLimit, XLSXSheet.maximumLinks))
     }
 
     public func write(_ report: Report, to sink: any OutputSink) throws {
         let scratch = try ScratchDirectory()
         let path = scratch.path + "/report.xlsx"
         let writer = try XLSXReportWriter(
-            report: report, path: path, scratch: scratch.path, rowsPerSheet: rowsPerSheet, linksPerSheet: linksPerSheet)
+            report: report, path: path, scratch: scratch.path, rowsPerSheet: rowsPerSheet, linkLimit: linkLimit)
         try writer.write()
         try scratch.copy(path, to: sink)
     }

@@ -27,14 +27,14 @@ final class XLSXReportWriter {
     var unitCounts: [ServiceCounts?] = []
     var regionList: [Region] = []
 
-    /// Rows per Daten sheet (header included) and hyperlinks per sheet.
+    /// Rows per Daten sheet (header included) and hyperlinks in the workbook.
     let rowsPerSheet: Int
-    let linksPerSheet: Int
+    let linkLimit: Int
 
-    init(report: Report, path: String, scratch: String, rowsPerSheet: Int, linksPerSheet: Int) throws(XLSXError) {
+    init(report: Report, path: String, scratch: String, rowsPerSheet: Int, linkLimit: Int) throws(XLSXError) {
         self.report = report
         self.rowsPerSheet = rowsPerSheet
-        self.linksPerSheet = linksPerSheet
+        self.linkLimit = linkLimit
         let header = report.header
         // ZIP64 only when a sheet's XML could pass 4 GB (more rows than one sheet holds); smaller workbooks keep
         // the plain format every reader knows.
