@@ -47,7 +47,7 @@ extension ReportExporter {
 public enum BuiltinExporters {
     /// Every built-in exporter, with default options.
     public static var all: [any ReportExporter] {
-        [XMLExporter(), CSVExporter(), MarkdownExporter(), JSONExporter(), JSONLinesExporter(), XLSXExporter()]
+        [XMLExporter(), CSVExporter(), MarkdownExporter(), JSONExporter(), JSONLinesExporter(), HTMLExporter(), XLSXExporter()]
     }
 }
 

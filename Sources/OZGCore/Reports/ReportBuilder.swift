@@ -173,6 +173,8 @@ public final class ReportRows: Sequence, IteratorProtocol {
     /// for exporters that count per unit beside the built-in aggregates.
     package var includesUnlisted = false
 
+    /// Per reporting unit, the counts of the rows passed so far (all of them at the end of the pass).
+    package var unitTally: UnitTally { aggregator.units }
     /// The regions of this pass, by the positions ``RowView/region`` refers to.
     package var regionList: [Region] { regions }
     /// The catalogue's services, by the positions ``RowView/service`` refers to.
@@ -290,6 +292,7 @@ struct ReportAggregator {
     private let coverageIndex: [Int32]
     private let themenfeld: [Int]
     private var solutions: SolutionAccumulator
+    private(set) var units = UnitTally()
 
     init(report: Report) {
         self.report = report
@@ -315,6 +318,7 @@ struct ReportAggregator {
         let atLeast3 = values.map { $0.maturityModel != .v2 && ($0.maturity ?? 0) >= 3 } ?? false
         let model2 = values?.maturityModel == .v2
         overall.add(status: status, atLeast3: atLeast3, model2: model2, viaHigherLevel: viaHigher)
+        units.add(region: row.region, status: status, atLeast3: atLeast3, viaHigherLevel: viaHigher)
         let field = themenfeld[Int(row.service)]
         if field >= 0 && field < perThemenfeld.count {
             perThemenfeld[field].add(status: status, atLeast3: atLeast3, model2: model2, viaHigherLevel: viaHigher)
