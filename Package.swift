@@ -7,7 +7,8 @@ import PackageDescription
 /// Dependency direction (no arrow points back):
 ///
 ///     ozgtrack (CLI) ──▶ Exporters ──▶ OZGCore ──▶ GRDB (SQLite)
-///            │               └──────▶ CLibXML (libxml2)
+///            │               ├──────▶ CLibXML (libxml2)
+///            │               └──────▶ CLibXLSXWriter (libxlsxwriter)
 ///            └─────────────▶ OZGCore
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -41,7 +42,7 @@ let package = Package(
         // Report writers behind one protocol; the XML unit (schema, writer, reader, validator) lives here.
         .target(
             name: "Exporters",
-            dependencies: ["OZGCore", "CLibXML"],
+            dependencies: ["OZGCore", "CLibXML", "CLibXLSXWriter"],
             exclude: ["embed.list", "XML/ozgtrack-report-1.xsd"],
             swiftSettings: strict,
             plugins: [.plugin(name: "EmbedData")]
@@ -51,6 +52,12 @@ let package = Package(
             name: "CLibXML",
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
+        ),
+        // The bridge to libxlsxwriter (the XLSX report) and nothing else.
+        .systemLibrary(
+            name: "CLibXLSXWriter",
+            pkgConfig: "xlsxwriter",
+            providers: [.apt(["libxlsxwriter-dev"])]
         ),
         // The command-line shell: parse arguments, call the libraries, print.
         .executableTarget(

@@ -31,6 +31,8 @@ public protocol ReportExporter: Sendable {
     var fileExtension: String { get }
     /// The media type of the output.
     var mediaType: String { get }
+    /// Whether the output is binary (an XLSX workbook) rather than text: it is not written to a terminal.
+    var isBinary: Bool { get }
     /// This exporter with `options` applied (exporters without options return themselves).
     func configured(_ options: ExportOptions) -> any ReportExporter
     /// Writes `report` into `sink`.
@@ -39,13 +41,15 @@ public protocol ReportExporter: Sendable {
 
 extension ReportExporter {
     public func configured(_ options: ExportOptions) -> any ReportExporter { self }
+    /// Text, unless an exporter says otherwise.
+    public var isBinary: Bool { false }
 }
 
 /// The formats built into ozgtrack.
 public enum BuiltinExporters {
     /// Every built-in exporter, with default options.
     public static var all: [any ReportExporter] {
-        [XMLExporter(), CSVExporter(), MarkdownExporter(), JSONExporter(), JSONLinesExporter(), HTMLExporter()]
+        [XMLExporter(), CSVExporter(), MarkdownExporter(), JSONExporter(), JSONLinesExporter(), HTMLExporter(), XLSXExporter()]
     }
 }
 

@@ -76,6 +76,10 @@ public final class ReportRows: Sequence, IteratorProtocol {
         return row(view.compact)
     }
 
+    /// Whether ``nextView()`` also hands out the rows the status filter leaves out (``RowView/isListed`` false),
+    /// for exporters that count per unit beside the built-in aggregates.
+    package var includesUnlisted = false
+
     /// Per reporting unit, the counts of the rows passed so far (all of them at the end of the pass).
     package var unitTally: UnitTally { aggregator.units }
     /// The regions of this pass, by the positions ``RowView/region`` refers to.
@@ -90,7 +94,7 @@ public final class ReportRows: Sequence, IteratorProtocol {
             // The chunk is kept reversed so that rows are moved out, not copied.
             while let compact = chunk.popLast() {
                 if compact.reporting { aggregator.add(compact, services: services) } else { aggregator.addHigherLevel(compact) }
-                if compact.listed {
+                if compact.listed || includesUnlisted {
                     let info = compact.values != nil && compact.record == nil ? batch(compact.batch) : nil
                     return RowView(compact: compact, provenance: info)
                 }
@@ -135,6 +139,8 @@ package struct RowView {
     package var service: Int { Int(compact.service) }
     package var via: RegionKey? { compact.via }
     package var isReportingUnit: Bool { compact.reporting }
+    /// Whether the row passes the status filter.
+    package var isListed: Bool { compact.listed }
     package var isOnlineIncludingHigherLevel: Bool { isOnline || compact.via != nil }
     /// Who changed the record when and from where (`nil` when untracked).
     package var updatedAt: Date? { provenance?.at ?? compact.record?.updatedAt }

@@ -9,7 +9,8 @@ struct ReportCommand: ParsableCommand {
         abstract: "A report for a scope: per region and service the status, aggregates per Themenfeld and coverage.",
         discussion: """
             Formats: xml (validated against ozgtrack's schema; 'ozgtrack schema' prints it), csv, markdown, json, \
-            jsonl, and any plugin 'ozgtrack-exporter-NAME' on PATH ('ozgtrack exporters' lists them).
+            jsonl, xlsx (an Excel workbook; binary, so not written to a terminal: use --output), and any plugin \
+            'ozgtrack-exporter-NAME' on PATH ('ozgtrack exporters' lists them).
 
             Rows: every Gemeinde in scope (or the region itself when it is one) × every service, untracked ones \
             included, plus the records of Kreise, Verbände and Länder in scope. "Own" figures count a unit's own \
@@ -28,7 +29,7 @@ struct ReportCommand: ParsableCommand {
         name: .customLong("status"),
         help: "List only rows with this status (repeatable): \(RowStatus.allCases.map(\.name).joined(separator: ", ")).")
     var statuses: [String] = []
-    @Option(help: "The format: xml, csv, markdown, json, jsonl or a plugin's name.") var format: String = "markdown"
+    @Option(help: "The format: xml, csv, markdown, json, jsonl, xlsx or a plugin's name.") var format: String = "markdown"
     @Option(help: "Write to this file (atomically) instead of standard output.") var output: String?
     @OptionGroup var csv: CSVOutputOptions
     @Flag(
@@ -49,6 +50,7 @@ struct ReportCommand: ParsableCommand {
         } catch {
             throw HintedError(error, hint: "plugins are looked for on PATH; 'ozgtrack exporters' lists the formats")
         }
+        if chosen.isBinary && output == nil && isatty(1) == 1 { throw BinaryOnTerminal(format: chosen.identifier) }
         var query = ReportQuery()
         query.scope = try scope.key
         query.asOf = try asOf.date
@@ -65,6 +67,14 @@ struct ReportCommand: ParsableCommand {
             try runner.run(query, catalogue: data, store: database, exporter: chosen, to: .sink(StandardOutput.shared))
             try StandardOutput.shared.flush()
         }
+    }
+}
+
+/// A binary format (XLSX) would go to a terminal.
+struct BinaryOnTerminal: DescribedError {
+    var format: String
+    var description: String {
+        "the \(format) format is binary and is not written to a terminal: expected --output FILE (or standard output redirected to a file or a pipe)"
     }
 }
 

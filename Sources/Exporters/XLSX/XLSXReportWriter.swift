@@ -1,0 +1,147 @@
+internal import CLibXLSXWriter
+import Foundation
+import OZGCore
+
+/// Writes one report into an ``XLSXWorkbook``: the rows in one pass into the Daten sheets, then — with the
+/// aggregates the pass accumulated — the summary sheets.
+///
+/// The sheets are added in the order they are shown (Übersicht first), but written in the order the data
+/// arrives: libxlsxwriter's constant-memory mode requires each sheet to be written top to bottom and lets sheets be
+/// written in turns, so the Daten sheets fill first and the Übersicht, which needs the aggregates, last.
+final class XLSXReportWriter {
+    let report: Report
+    let workbook: XLSXWorkbook
+    let formats: XLSXFormats
+    let overview: XLSXSheet
+    let themenfelder: XLSXSheet
+    let services: XLSXSheet
+    let units: XLSXSheet
+    let kreise: XLSXSheet?
+    let trend: XLSXSheet
+    let reuse: XLSXSheet
+
+    /// The Daten sheets as they were filled: name, rows (without the header), URLs written as text for lack of
+    /// hyperlinks.
+    var dataSheets: [(name: String, rows: Int, unlinked: Int)] = []
+    /// Figures per reporting unit, by position in the pass's region list (filled during the pass).
+    var unitCounts: [ServiceCounts?] = []
+    var regionList: [Region] = []
+
+    /// Rows per Daten sheet (header included) and hyperlinks in the workbook.
+    let rowsPerSheet: Int
+    let linkLimit: Int
+
+    init(report: Report, path: String, scratch: String, rowsPerSheet: Int, linkLimit: Int) throws(XLSXError) {
+        self.report = report
+        self.rowsPerSheet = rowsPerSheet
+        self.linkLimit = linkLimit
+        let header = report.header
+        // ZIP64 only when a sheet's XML could pass 4 GB (more rows than one sheet holds); smaller workbooks keep
+        // the plain format every reader knows.
+        let possibleRows = header.units * header.services
+        workbook = try XLSXWorkbook(path: path, scratch: scratch, zip64: possibleRows >= XLSXSheet.maximumRows - 1)
+        formats = try XLSXFormats(workbook)
+        overview = try workbook.addSheet(XLSXReportWriter.overviewName)
+        themenfelder = try workbook.addSheet("Themenfelder")
+        services = try workbook.addSheet("Leistungen")
+        units = try workbook.addSheet("Einheiten")
+        let level = header.scope.level
+        kreise = level == "bund" || level == RegionLevel.land.rawValue || level == RegionLevel.bezirk.rawValue
+            ? try workbook.addSheet("Kreise") : nil
+        trend = try workbook.addSheet("Trend")
+        reuse = try workbook.addSheet("EfA-Nachnutzung")
+        overview.activate()
+    }
+
+    static let overviewName = "Übersicht"
+    static let dataName = "Daten"
+
+    func write() throws {
+        let header = report.header
+        workbook.setProperties(
+            title: "OZG-Umsetzungsstand: \(header.scope.name)", subject: "OZG-Umsetzungsbericht",
+            author: "\(header.generator) \(header.version)", comments: ReportHeader.countingRule)
+        try writeRows()
+        let summary = try report.summary()
+        try writeThemenfelder(summary)
+        try writeServices(summary)
+        try writeUnits()
+        try writeTrend()
+        try writeReuse(summary)
+        try writeOverview(summary)
+        try workbook.close()
+    }
+}
+
+/// The cell formats of the workbook.
+struct XLSXFormats {
+    let header: UnsafeMutablePointer<lxw_format>
+    let title: UnsafeMutablePointer<lxw_format>
+    let bold: UnsafeMutablePointer<lxw_format>
+    let wrap: UnsafeMutablePointer<lxw_format>
+    let percent: UnsafeMutablePointer<lxw_format>
+    let boldPercent: UnsafeMutablePointer<lxw_format>
+    let integer: UnsafeMutablePointer<lxw_format>
+    let boldInteger: UnsafeMutablePointer<lxw_format>
+    let date: UnsafeMutablePointer<lxw_format>
+    let dateTime: UnsafeMutablePointer<lxw_format>
+    let link: UnsafeMutablePointer<lxw_format>
+    let text: UnsafeMutablePointer<lxw_format>
+
+    init(_ workbook: XLSXWorkbook) throws(XLSXError) {
+        header = try workbook.format {
+            format_set_bold($0)
+            format_set_bg_color($0, 0xDDEBF7)
+            format_set_bottom($0, UInt8(LXW_BORDER_THIN.rawValue))
+            format_set_text_wrap($0)
+            format_set_align($0, UInt8(LXW_ALIGN_VERTICAL_TOP.rawValue))
+        }
+        title = try workbook.format {
+            format_set_bold($0)
+            format_set_font_size($0, 14)
+        }
+        bold = try workbook.format { format_set_bold($0) }
+        wrap = try workbook.format {
+            format_set_text_wrap($0)
+            format_set_align($0, UInt8(LXW_ALIGN_VERTICAL_TOP.rawValue))
+        }
+        percent = try workbook.format { format_set_num_format($0, "0.0%") }
+        boldPercent = try workbook.format {
+            format_set_num_format($0, "0.0%")
+            format_set_bold($0)
+        }
+        integer = try workbook.format { format_set_num_format($0, "#,##0") }
+        boldInteger = try workbook.format {
+            format_set_num_format($0, "#,##0")
+            format_set_bold($0)
+        }
+        date = try workbook.format { format_set_num_format($0, "dd.mm.yyyy") }
+        dateTime = try workbook.format { format_set_num_format($0, "dd.mm.yyyy hh:mm:ss") }
+        link = try workbook.format {
+            format_set_underline($0, UInt8(LXW_UNDERLINE_SINGLE.rawValue))
+            format_set_font_color($0, 0x0563C1)
+        }
+        text = try workbook.format { format_set_num_format($0, "@") }
+    }
+}
+
+/// Dates as Excel serial numbers (days since 1899-12-30, with Excel's phantom 29 February 1900).
+enum ExcelDate {
+    /// The serial number of a calendar day.
+    static func serial(year: Int, month: Int, day: Int) -> Double {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468  // since 1970-01-01
+        let serial = days + 25_569
+        // Excel counts 29 February 1900, which did not exist: days before 1 March 1900 are one less.
+        return Double(serial < 61 ? serial - 1 : serial)
+    }
+
+    static func serial(_ date: ISODate) -> Double { serial(year: date.year, month: date.month, day: date.day) }
+
+    /// The serial number (with the time of day as a fraction) of an instant, in UTC.
+    static func serial(_ date: Date) -> Double { date.timeIntervalSince1970 / 86_400 + 25_569 }
+}
