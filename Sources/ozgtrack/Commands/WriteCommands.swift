@@ -163,12 +163,16 @@ struct ImportCommand: ParsableCommand {
         let data = try catalogue.load()
         let validator = RecordValidator(catalogue: data, skipUnknown: skipUnknown)
         let csvDelimiter = delimiter.flatMap(CSVDelimiter.init(text:))
-        let sources: [any RecordSource] = files.map { path in
+        // Dashboard exports are read by one source, so that rows of one record in different files combine.
+        let dashboardFiles = files.filter { (format ?? Self.format(of: $0)) == .dashboard }
+        let sources: [any RecordSource] = files.compactMap { path in
             let chosen = format ?? Self.format(of: path)
             switch chosen {
             case .csv: return CSVRecordSource(path: path, validator: validator, delimiter: csvDelimiter)
             case .json: return JSONRecordSource(path: path, validator: validator)
-            case .dashboard: return DashboardSource(path: path, validator: validator, delimiter: csvDelimiter)
+            case .dashboard:
+                guard path == dashboardFiles.first else { return nil }
+                return DashboardSource(paths: dashboardFiles, validator: validator, delimiter: csvDelimiter)
             case .xml: return XMLRecordSource(path: path, validator: validator)
             }
         }
@@ -181,8 +185,10 @@ struct ImportCommand: ParsableCommand {
             progress: showProgress ? { rows in FileHandle.standardError.write(Data("\r… \(grouped(rows)) rows".utf8)) } : nil)
         if showProgress && result.rows >= 100_000 { FileHandle.standardError.write(Data("\r".utf8)) }
         for warning in result.warnings { printError("ozgtrack: warning: \(warning)") }
-        if result.skipped > result.warnings.count {
-            printError("ozgtrack: warning: … \(result.skipped - result.warnings.count) more rows skipped")
+        // Rows of unmapped LeiKa keys are listed in the dashboard summary, not as warnings.
+        let warned = result.skipped - (result.dashboard?.skippedRows ?? 0)
+        if warned > result.warnings.count {
+            printError("ozgtrack: warning: … \(warned - result.warnings.count) more rows skipped")
         }
         switch summary {
         case .json: try Listing.printJSON(result)
@@ -194,8 +200,81 @@ struct ImportCommand: ParsableCommand {
                 : "imported \(grouped(result.rows)) rows: \(grouped(result.inserted)) inserted, \(grouped(result.updated)) updated, "
                     + "\(grouped(result.unchanged)) unchanged\(result.skipped > 0 ? ", \(grouped(result.skipped)) skipped" : "")\n"
             try StandardOutput.shared.write(text)
+            if let dashboard = result.dashboard { try StandardOutput.shared.write(Self.describe(dashboard)) }
             try StandardOutput.shared.flush()
         }
+    }
+
+    /// How many entries of each list the text summary shows (`--summary json` has them all).
+    static let shownEntries = 20
+
+    /// The dashboard part of the text summary.
+    static func describe(_ summary: DashboardSummary) -> String {
+        var lines: [String] = []
+        func more(_ shown: Int, of total: Int) {
+            if total > shown { lines.append("  … \(grouped(total - shown)) more (--summary json lists them)") }
+        }
+        lines.append(
+            "dashboard: \(grouped(summary.rowsRead)) rows read, \(grouped(summary.identicalRowsMerged)) identical repeats merged, "
+                + "\(grouped(summary.resolvedFromLeiKa)) OZG-IDs taken from the LeiKa key; \(grouped(summary.records)) records "
+                + "(\(grouped(summary.combinedRecords)) combined from several rows)")
+        if !summary.sourceDates.isEmpty || !summary.exportDates.isEmpty {
+            var dates: [String] = []
+            if !summary.sourceDates.isEmpty { dates.append("Datenstand PVOG \(summary.sourceDates.joined(separator: ", "))") }
+            if !summary.exportDates.isEmpty { dates.append("exported \(summary.exportDates.joined(separator: ", "))") }
+            lines.append("dashboard: source date: \(dates.joined(separator: "; "))")
+        }
+        if summary.choiceCount > 0 {
+            lines.append(
+                "dashboard: \(grouped(summary.choiceCount)) records had several URLs; chosen: active with a working link, then active, "
+                    + "then the smallest LeiKa key, then the smallest URL:")
+            for choice in summary.choices.prefix(shownEntries) {
+                lines.append(
+                    "  \(choice.region) \(choice.ozgID): \(choice.status) \(choice.url ?? "(no URL)") (LeiKa \(choice.leikaKey), "
+                        + "\(choice.file):\(choice.line); \(choice.rows) rows, \(choice.urls) URLs)")
+            }
+            more(min(shownEntries, summary.choices.count), of: summary.choiceCount)
+        }
+        for (entries, what) in [
+            (summary.unknownLeiKa, "the catalogue does not know"), (summary.unassignedLeiKa, "the catalogue maps to no OZG-Leistung"),
+        ] where !entries.isEmpty {
+            let rows = entries.reduce(0) { $0 + $1.rows }
+            lines.append("dashboard: skipped \(grouped(rows)) rows without ozgid of \(grouped(entries.count)) LeiKa keys \(what):")
+            for entry in entries {
+                lines.append("  \(entry.key.isEmpty ? "(no key)" : entry.key) \(entry.name.displayed()) (\(entry.rows) \(entry.rows == 1 ? "row" : "rows"))")
+            }
+        }
+        if !summary.claims.isEmpty {
+            lines.append("dashboard: its claims (art_flaechendeckung) against the imported records (Gemeinden online, own or via a higher level):")
+            let header = ["claim", "rows", "areas × services", "flaechendeckend", "mindestens_eine", "keine"]
+            var table = [header]
+            for claim in summary.claims {
+                let counts =
+                    claim.evaluated
+                    ? [grouped(claim.areas), grouped(claim.computedComplete), grouped(claim.computedPartial), grouped(claim.computedNone)]
+                    : ["not compared", "", "", ""]
+                table.append([claim.label.displayed(), grouped(claim.rows)] + counts)
+            }
+            let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+            for row in table {
+                let cells = row.enumerated().map { index, cell in
+                    let pad = String(repeating: " ", count: widths[index] - cell.count)
+                    return index == 0 ? cell + pad : pad + cell
+                }
+                lines.append("  " + cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            }
+        }
+        if summary.contradictionCount > 0 {
+            lines.append("dashboard: \(grouped(summary.contradictionCount)) areas claimed flächendeckend are not covered by the imported records:")
+            for item in summary.contradictions.prefix(shownEntries) {
+                let area = item.area.isEmpty ? item.areaName : "\(item.area) \(item.areaName)"
+                lines.append(
+                    "  \(item.label): \(area), \(item.ozgID) "
+                        + "\(item.service): online in \(grouped(item.online)) of \(grouped(item.gemeinden)) Gemeinden (\(item.computed))")
+            }
+            more(min(shownEntries, summary.contradictions.count), of: summary.contradictionCount)
+        }
+        return lines.map { $0 + "\n" }.joined()
     }
 
     static func format(of path: String) -> ImportFormat {
