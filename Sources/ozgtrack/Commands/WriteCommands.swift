@@ -32,10 +32,20 @@ struct InitCommand: ParsableCommand {
 struct SetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
-        abstract: "Record the status of one service in one region.",
+        abstract: "Record the status of services in regions: one record, or many in one transaction.",
         discussion: """
-            Prints 'updated' when something changed (or the record was created) and 'unchanged' when the values \
-            were already stored; both exit 0. Only the options given change; --clear removes a field.
+            One record: ozgtrack set REGION OZG-ID [options]. Prints 'updated' when something changed (or the \
+            record was created) and 'unchanged' when the values were already stored; both exit 0. Only the \
+            options given change; --clear removes a field.
+
+            Many records (a roll-out): name the regions with --region KEY (repeatable) and/or --within KEY \
+            --level LEVEL (every unit of that level within KEY, e.g. --within 08115 --level gemeinde), and the \
+            services with --service OZG-ID (repeatable) and/or --topic NR|NAME (every service of a Themenfeld). \
+            Positional keys are then the other kind: with region options they are OZG-IDs, with service options \
+            region keys; with both, none. A key's meaning never depends on its digits (5 digits are a Kreis and \
+            an OZG-ID alike). Every region gets the same update for every service, written in one transaction \
+            with one history batch: all records or none. Prints each record that changes and a count \
+            (--format json: the same as an object); --dry-run writes nothing.
 
             Statuses: not_started (nicht begonnen), planned (geplant), in_progress (in Umsetzung), online, \
             not_applicable (nicht zuständig); the German words are accepted too.
@@ -43,8 +53,19 @@ struct SetCommand: ParsableCommand {
             """)
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var store: StoreOptions
-    @Argument(help: "The region: AGS, ARS, or a Land, Bezirk, Kreis or Verband key.") var region: String
-    @Argument(help: "The OZG-ID.") var ozgID: String
+    @Argument(
+        help: ArgumentHelp(
+            "REGION OZG-ID for one record; with --region/--within: OZG-IDs; with --service/--topic: region keys.",
+            valueName: "key"))
+    var keys: [String] = []
+    @Option(name: .customLong("region"), help: ArgumentHelp("A region to write (repeatable): AGS, ARS, or a Land, Bezirk, Kreis or Verband key.", valueName: "key"))
+    var regions: [String] = []
+    @Option(help: ArgumentHelp("Write the units of --level within this region.", valueName: "key")) var within: String?
+    @Option(help: "With --within: the level of the units to write: \(RegionLevel.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var level: RegionLevel?
+    @Option(name: .customLong("service"), help: ArgumentHelp("A service to write (repeatable).", valueName: "ozg-id"))
+    var services: [String] = []
+    @Option(help: "Write every service of this Themenfeld (number or name).") var topic: String?
     @Option(help: "The status.") var status: String?
     @Option(help: "The Reifegrad (maturity level).") var maturity: String?
     @Option(name: .customLong("maturity-model"), help: "The maturity model: 1 (levels 0-4) or 2 (levels 0-7).")
@@ -71,12 +92,57 @@ struct SetCommand: ParsableCommand {
         var record: RecordItem?
     }
 
+    /// Whether regions are named by options (then positional keys are OZG-IDs).
+    var selectsRegions: Bool { !regions.isEmpty || within != nil }
+    /// Whether services are named by options (then positional keys are region keys).
+    var selectsServices: Bool { !services.isEmpty || topic != nil }
+    /// The legacy form: exactly REGION OZG-ID, no selection options.
+    var isSingle: Bool { !selectsRegions && !selectsServices }
+
+    func validate() throws {
+        if level != nil && within == nil {
+            throw ValidationError("--level needs --within: the region whose units of that level to write")
+        }
+        if within != nil && level == nil {
+            throw ValidationError(
+                "--within needs --level: which units within it to write (\(RegionLevel.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        switch (selectsRegions, selectsServices) {
+        case (false, false):
+            if keys.count != 2 {
+                throw ValidationError(
+                    "expected REGION and OZG-ID (got \(keys.count) \(keys.count == 1 ? "key" : "keys")); for several records name "
+                        + "the regions with --region or --within and --level, the services with --service or --topic")
+            }
+        case (true, false):
+            if keys.isEmpty {
+                throw ValidationError("name the services to write: OZG-IDs after the options, --service or --topic")
+            }
+        case (false, true):
+            if keys.isEmpty {
+                throw ValidationError("name the regions to write: region keys after the options, --region, or --within with --level")
+            }
+        case (true, true):
+            if !keys.isEmpty {
+                throw ValidationError(
+                    "positional keys \(keys.joined(separator: " ")) are ambiguous when both regions (--region, --within) and services "
+                        + "(--service, --topic) are named by options: use --region or --service for them")
+            }
+        }
+    }
+
     func run() throws {
         let data = try catalogue.load()
         let validator = RecordValidator(catalogue: data)
-        guard let regionKey = try parseArgument("REGION", region, { try validator.region($0, field: "REGION") }),
-            let service = try parseArgument("OZG-ID", ozgID, { try validator.service($0, field: "OZG-ID") })
-        else { throw InputError(message: "unknown key") }
+        if isSingle {
+            try runSingle(data, validator: validator)
+        } else {
+            try runBulk(data, update: try makeUpdate(validator))
+        }
+    }
+
+    /// The update the options describe.
+    private func makeUpdate(_ validator: RecordValidator) throws -> RecordUpdate {
         var update: RecordUpdate
         do throws(InputError) {
             update = try validator.update([
@@ -95,6 +161,15 @@ struct SetCommand: ParsableCommand {
             }
             update.clear.insert(field)
         }
+        return update
+    }
+
+    /// `set REGION OZG-ID`: one record, as ever.
+    private func runSingle(_ data: Catalogue, validator: RecordValidator) throws {
+        guard let regionKey = try parseArgument("REGION", keys[0], { try validator.region($0, field: "REGION") }),
+            let service = try parseArgument("OZG-ID", keys[1], { try validator.service($0, field: "OZG-ID") })
+        else { throw InputError(message: "unknown key") }
+        let update = try makeUpdate(validator)
         let key = RecordKey(region: regionKey, service: service)
         let database = try store.openForWriting()
         let outcome: SetOutcome
@@ -102,9 +177,7 @@ struct SetCommand: ParsableCommand {
             outcome = try Importer.set(
                 key, update, into: database, batch: try writer.batch(source: "cli", command: "set"), dryRun: dryRun)
         } catch let error as InputError {
-            // Name the option the user gave, not the stored field.
-            guard let field = error.field.flatMap(RecordField.init(rawValue:)) else { throw error }
-            throw InputError.argument("--" + field.rawValue.replacingOccurrences(of: "_", with: "-"), error)
+            throw Self.naming(error)
         }
         let result = outcome.changed ? "updated" : "unchanged"
         switch format {
@@ -115,6 +188,91 @@ struct SetCommand: ParsableCommand {
                     ozgID: service.description, record: outcome.record.map { RecordItem($0, catalogue: data) }))
         case .text:
             try StandardOutput.shared.write(dryRun ? "\(result) (dry run: nothing written)\n" : "\(result)\n")
+            try StandardOutput.shared.flush()
+        }
+    }
+
+    /// An error about a record field, naming the option the user gave instead.
+    static func naming(_ error: InputError) -> InputError {
+        guard let field = error.field.flatMap(RecordField.init(rawValue:)) else { return error }
+        return InputError.argument("--" + field.rawValue.replacingOccurrences(of: "_", with: "-"), error)
+    }
+
+    /// The JSON of a bulk write.
+    struct BulkOutcome: Encodable {
+        struct Change: Encodable {
+            var result: String
+            var region: String
+            var regionName: String
+            var ozgID: String
+            var service: String
+            var fields: [String]
+            var before: [String: String]?
+            var after: [String: String]
+        }
+        var dryRun: Bool
+        var records: Int
+        var created: Int
+        var updated: Int
+        var unchanged: Int
+        var changes: [Change]
+    }
+
+    /// Several regions and/or services: one transaction, one history batch.
+    private func runBulk(_ data: Catalogue, update: RecordUpdate) throws {
+        let selection: RecordSelection
+        do throws(InputError) {
+            selection = try RecordSelection.resolve(
+                regions: regions + (selectsRegions ? [] : keys), within: within, level: level,
+                services: services + (selectsRegions ? keys : []), topic: topic, catalogue: data)
+        } catch {
+            // Library fields are the option names without dashes; positional keys are named as such.
+            let positional = (error.field == "service" && selectsRegions) || (error.field == "region" && !selectsRegions)
+            let named = positional ? (selectsRegions ? "OZG-ID" : "REGION") : "--" + (error.field ?? "")
+            throw InputError.argument(named, error)
+        }
+        let database = try store.openForWriting()
+        let outcome: BulkSetOutcome
+        do {
+            outcome = try Importer.set(
+                selection, update, into: database, batch: try writer.batch(source: "cli", command: "set"), dryRun: dryRun)
+        } catch let errors as InputErrors {
+            throw InputErrors(errors: errors.errors.map(Self.naming), total: errors.total)
+        }
+        func values(_ record: RecordValues?) -> [String: String]? {
+            guard let record else { return nil }
+            var fields: [String: String] = [:]
+            for field in RecordField.allCases { if let text = record.text(field) { fields[field.rawValue] = text } }
+            return fields
+        }
+        switch format {
+        case .json:
+            let changes = outcome.changes.map { change in
+                BulkOutcome.Change(
+                    result: change.created ? "created" : "updated", region: change.key.region.description,
+                    regionName: data.regions.region(change.key.region)?.name ?? "", ozgID: change.key.service.description,
+                    service: data.services.service(change.key.service)?.name ?? "", fields: change.fields.map(\.rawValue),
+                    before: values(change.before), after: values(change.after) ?? [:])
+            }
+            try Listing.printJSON(
+                BulkOutcome(
+                    dryRun: dryRun, records: outcome.records, created: outcome.created, updated: outcome.updated,
+                    unchanged: outcome.unchanged, changes: changes))
+        case .text:
+            for change in outcome.changes {
+                let region = "\(change.key.region) \((data.regions.region(change.key.region)?.name ?? "").displayed())"
+                let service = "\(change.key.service) \((data.services.service(change.key.service)?.name ?? "").displayed())"
+                let fields = change.fields.map { field in
+                    let after = change.after.text(field).map { $0.quotedForMessage } ?? "(cleared)"
+                    guard let before = change.before?.text(field) else { return "\(field.rawValue) \(after)" }
+                    return "\(field.rawValue) \(before.quotedForMessage) → \(after)"
+                }
+                try StandardOutput.shared.write(
+                    "\(change.created ? "created" : "updated") \(region), \(service): \(fields.joined(separator: ", "))\n")
+            }
+            try StandardOutput.shared.write(
+                "\(grouped(outcome.records)) records: \(grouped(outcome.created)) created, \(grouped(outcome.updated)) updated, "
+                    + "\(grouped(outcome.unchanged)) unchanged\(dryRun ? " (dry run: nothing written)" : "")\n")
             try StandardOutput.shared.flush()
         }
     }
