@@ -63,6 +63,21 @@ struct DashboardCLITests {
         }
     }
 
+    @Test("datenstand_pvog_import is kept as the source of every record the import writes")
+    func sourceDate() throws {
+        try withTemporaryDirectory { directory in
+            _ = try ozgtrack(["init"], in: directory)
+            let name = "generated-open-pvog.csv"
+            let run = try ozgtrack(["import", folder.appendingPathComponent(name).path, "--format", "dashboard"], in: directory)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("dashboard: source date: Datenstand PVOG 2025-10-01; exported 2025-10-15\n"))
+            let history = try ozgtrack(["history", "08", "--format", "json"], in: directory)
+            let changes = try #require(try json(history.stdout) as? [[String: Any]])
+            #expect(!changes.isEmpty)
+            #expect(changes.allSatisfy { $0["source"] as? String == "\(name) (Datenstand PVOG 2025-10-01)" })
+        }
+    }
+
     @Test("several dashboard files are one export: the Land's rows each of them repeats become one record")
     func severalFiles() throws {
         try withTemporaryDirectory { directory in

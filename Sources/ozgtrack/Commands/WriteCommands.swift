@@ -323,18 +323,20 @@ struct ImportCommand: ParsableCommand {
         let csvDelimiter = delimiter.flatMap(CSVDelimiter.init(text:))
         // Dashboard exports are read by one source, so that rows of one record in different files combine.
         let dashboardFiles = files.filter { (format ?? Self.format(of: $0)) == .dashboard }
+        let dashboard = DashboardSource(paths: dashboardFiles, validator: validator, delimiter: csvDelimiter)
         let sources: [any RecordSource] = files.compactMap { path in
             let chosen = format ?? Self.format(of: path)
             switch chosen {
             case .csv: return CSVRecordSource(path: path, validator: validator, delimiter: csvDelimiter)
             case .json: return JSONRecordSource(path: path, validator: validator)
-            case .dashboard:
-                guard path == dashboardFiles.first else { return nil }
-                return DashboardSource(paths: dashboardFiles, validator: validator, delimiter: csvDelimiter)
+            case .dashboard: return path == dashboardFiles.first ? dashboard : nil
             case .xml: return XMLRecordSource(path: path, validator: validator)
             }
         }
-        let source = files.map { $0 == "-" ? "<stdin>" : URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
+        var source = files.map { $0 == "-" ? "<stdin>" : URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
+        // The date of the PVOG data goes with every record the import writes (history and reports show it).
+        let sourceDates = dashboardFiles.isEmpty ? [] : dashboard.sourceDates()
+        if !sourceDates.isEmpty { source += " (Datenstand PVOG \(sourceDates.joined(separator: ", ")))" }
         let database = try store.openForWriting()
         let showProgress = standardErrorIsTerminal
         let result = try Importer.run(

@@ -31,7 +31,8 @@ import Foundation
 /// Gemeinde or, zero-padded, of a Land, Bezirk, Kreis or Gemeindeverband (`080000000000` is Land 08,
 /// `081155001000` Verband 081155001). `art_flaechendeckung` (the dashboard's claim) is compared in the summary
 /// with the coverage computed from the imported records (see ``DashboardSummary``);
-/// `datenstand_pvog_import` (the date of the PVOG data) and `export_datum` are reported as the source dates.
+/// `datenstand_pvog_import` (the date of the PVOG data) and `export_datum` are reported as the source dates;
+/// ``sourceDates()`` reads the former ahead, so that the import's source can name it.
 public struct DashboardSource: RecordSource, ImportSummaryContributor {
     public let file: String
     let paths: [String]
@@ -86,6 +87,23 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
         var state = State(catalogue: validator.catalogue)
         try read(bytes, file: file, into: &state, body)
         try finish(state, body)
+    }
+
+    /// The distinct `datenstand_pvog_import` dates of the exports (`YYYY-MM-DD`, sorted), read ahead of the
+    /// import so that its source can name them: the CLI records a dashboard import with the source
+    /// `FILE (Datenstand PVOG DATE)`, which the history and reports show for every record it writes. Standard
+    /// input cannot be read twice and is left out; values that are no dates are left out here (the import
+    /// refuses them).
+    public func sourceDates() -> [String] {
+        var dates: Set<String> = []
+        for path in paths where path != "-" {
+            try? InputFile.withBytes(path) { bytes in
+                try readRows(bytes, file: Self.display(path)) { row in
+                    if let date = Self.sourceDate(row["datenstand_pvog_import"]) { dates.insert(date.description) }
+                }
+            }
+        }
+        return dates.sorted()
     }
 
     public func contribute(to summary: inout ImportSummary) {
