@@ -291,12 +291,14 @@ struct ImportCommand: ParsableCommand {
             Formats: csv (header region,ozg_id,status,maturity,maturity_model,planned,online_since,url,solution,note; \
             UTF-8 with or without BOM; ',' or ';'; CRLF or LF; empty cells mean "not given"), json (an array of \
             objects with the same keys), dashboard (the open-data export of the Dashboard Digitale Verwaltung, CSV \
-            or JSON pages), xml (ozgtrack's XML report, validated against its schema while read; each entry with \
+            or JSON pages; repeated rows merge, rows of one region and OZG-ID combine, an empty ozgid is taken \
+            from the LeiKa key; several files are one export), xml (ozgtrack's XML report, validated against its schema while read; each entry with \
             an 'umsetzung' replaces the record's values, fields it leaves out are cleared). Default: by the file's \
             extension, else csv.
 
             Any bad row: nothing is written, every bad row is reported as FILE:LINE: message (the first 50, with \
-            the total), exit 2. The same region and OZG-ID twice is an error. Several files are one import.
+            the total), exit 2. The same region and OZG-ID twice is an error (except within dashboard exports). \
+            Several files are one import.
             """)
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var store: StoreOptions

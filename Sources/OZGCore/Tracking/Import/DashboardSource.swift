@@ -65,12 +65,19 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
     ]
     static let required = ["leika_key", "ars", "ozgid", "url", "online_status", "aktiv"]
 
-    /// One dashboard row, as text.
+    /// The columns of ``fields``, by position.
+    enum Column: Int, CaseIterable {
+        case leikaKey, leikaName, ars, arsName, arsFederalState, bundesland, leikaBezeichnung, ozgid, ozgBezeichnung, url
+        case onlineStatus, aktiv, artFlaechendeckung, begruendung, datenstand, exportDatum
+    }
+
+    /// One dashboard row, as text ("" for a column the export lacks).
     struct Row {
         var file: String
         var line: Int
-        var values: [String: String]
-        subscript(_ field: String) -> String { values[field] ?? "" }
+        /// The values of ``fields``, by position.
+        var values: [String]
+        subscript(_ column: Column) -> String { values[column.rawValue] }
     }
 
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
@@ -98,8 +105,8 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
         var dates: Set<String> = []
         for path in paths where path != "-" {
             try? InputFile.withBytes(path) { bytes in
-                try readRows(bytes, file: Self.display(path)) { row in
-                    if let date = Self.sourceDate(row["datenstand_pvog_import"]) { dates.insert(date.description) }
+                try readRows(bytes, file: Self.display(path), only: [.datenstand]) { row in
+                    if let date = Self.sourceDate(row[.datenstand]) { dates.insert(date.description) }
                 }
             }
         }
@@ -117,7 +124,7 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
     /// What is known while the rows of an import are read.
     struct State {
         let leika: LeiKaIndex
-        var signatures: Set<String> = []
+        var signatures: Set<Signature> = []
         var groups: [RecordKey: Group] = [:]
         var order: [RecordKey] = []
         var summary = DashboardSummary()
@@ -129,6 +136,27 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
         var exportDates: Set<String> = []
 
         init(catalogue: Catalogue) { leika = LeiKaIndex(catalogue.services) }
+    }
+
+    /// A row's identity for finding identical repeats: two independent 64-bit hashes of every column, so that a
+    /// national export of millions of rows is checked without keeping its text (a collision of both is
+    /// astronomically unlikely).
+    struct Signature: Hashable {
+        var first: Int
+        var second: Int
+
+        init(_ row: Row) {
+            var first = Hasher()
+            var second = Hasher()
+            first.combine(0x5EED as UInt16)
+            second.combine(0xD15C as UInt16)
+            for value in row.values {
+                first.combine(value)
+                second.combine(value)
+            }
+            self.first = first.finalize()
+            self.second = second.finalize()
+        }
     }
 
     /// One candidate row of a record.
@@ -177,12 +205,11 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
 
     private func add(_ row: Row, to state: inout State) throws(InputError) {
         state.summary.rowsRead += 1
-        let signature = Self.fields.map { row[$0] }.joined(separator: "\u{1F}")
-        guard state.signatures.insert(signature).inserted else {
+        guard state.signatures.insert(Signature(row)).inserted else {
             state.summary.identicalRowsMerged += 1
             return
         }
-        let leika = row["leika_key"]
+        let leika = row[.leikaKey]
         if !leika.isEmpty {
             do {
                 _ = try LeiKaKey(leika)
@@ -190,25 +217,25 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
                 throw error.inField("leika_key")
             }
         }
-        let status = row["online_status"].lowercased()
+        let status = row[.onlineStatus].lowercased()
         guard status == "ok" || status == "nicht ok" else {
-            throw InputError(field: "online_status", message: "\(row["online_status"].quotedForMessage): expected ok or nicht ok")
+            throw InputError(field: "online_status", message: "\(row[.onlineStatus].quotedForMessage): expected ok or nicht ok")
         }
-        let active = row["aktiv"].lowercased()
+        let active = row[.aktiv].lowercased()
         guard ["ja", "nein", "", "null"].contains(active) else {
-            throw InputError(field: "aktiv", message: "\(row["aktiv"].quotedForMessage): expected ja, nein or empty")
+            throw InputError(field: "aktiv", message: "\(row[.aktiv].quotedForMessage): expected ja, nein or empty")
         }
-        for field in ["datenstand_pvog_import", "export_datum"] {
-            let text = row[field]
+        for (column, field) in [(Column.datenstand, "datenstand_pvog_import"), (.exportDatum, "export_datum")] {
+            let text = row[column]
             guard !text.isEmpty, text != "null" else { continue }
             guard let date = Self.sourceDate(text) else {
                 throw InputError(
                     field: field,
                     message: "\(text.quotedForMessage) is not a date: expected YYYY-MM-DD, an ISO 8601 time or DD.MM.YYYY")
             }
-            if field == "export_datum" { state.exportDates.insert(date.description) } else { state.sourceDates.insert(date.description) }
+            if column == .exportDatum { state.exportDates.insert(date.description) } else { state.sourceDates.insert(date.description) }
         }
-        let ars = row["ars"]
+        let ars = row[.ars]
         if ars.isEmpty { throw InputError(field: "ars", message: "missing: expected a 12-digit ARS") }
         do {
             _ = try ARS(ars)
@@ -225,7 +252,7 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
         if active == "ja" {
             rank = 1
             if status == "ok" {
-                let text = row["url"]
+                let text = row[.url]
                 if text.isEmpty { throw InputError(field: "url", message: "missing for an active service: expected its URL") }
                 url = try validator.url(text) ?? text
                 rank = 0
@@ -244,7 +271,7 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
             state.groups[key] = group
             state.order.append(key)
         }
-        let claim = CoverageClaim(row["art_flaechendeckung"])
+        let claim = CoverageClaim(row[.artFlaechendeckung])
         state.claimRows[claim, default: 0] += 1
         if claim.isEvaluated {
             state.claims[ClaimKey(claim: claim, area: claim.area(of: region), service: service), default: 0] += 1
@@ -253,11 +280,11 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
 
     /// The OZG-ID of a row: given, or resolved from its LeiKa key; `nil` when skipped.
     private func service(of row: Row, leika: String, state: inout State) throws(InputError) -> OZGID? {
-        var text = row["ozgid"]
+        var text = row[.ozgid]
         if text == "null" { text = "" }
         let mapped = leika.isEmpty ? nil : state.leika.entries[leika]
         if text.isEmpty {
-            let name = row["leika_name"].isEmpty ? row["leika_bezeichnung"] : row["leika_name"]
+            let name = row[.leikaName].isEmpty ? row[.leikaBezeichnung] : row[.leikaName]
             guard let mapped else {
                 state.unknown[leika, default: .init(key: leika, name: name, rows: 0)].rows += 1
                 state.summary.skippedRows += 1
@@ -337,15 +364,22 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
         _ state: State, online: [OZGID: Set<String>], catalogue: Catalogue, into summary: inout DashboardSummary
     ) -> [DashboardSummary.ClaimComparison] {
         let registry = catalogue.regions
-        var cache: [String: [Region]] = [:]
-        func gemeinden(_ area: RegionKey?) -> [Region] {
+        // Per area: its Gemeinden, each with the keys of the units whose records count for it (itself, its
+        // Verband, Kreis, Bezirk and Land).
+        var cache: [String: [[String]]] = [:]
+        func gemeinden(_ area: RegionKey?) -> [[String]] {
             let name = area?.description ?? ""
             if let known = cache[name] { return known }
-            let found: [Region]
+            let units: [Region]
             if let area, let unit = registry.region(area), unit.level == .gemeinde || unit.level == .gemeindefrei {
-                found = [unit]
+                units = [unit]
             } else {
-                found = registry.descendants(of: area, level: .gemeinde)
+                units = registry.descendants(of: area, level: .gemeinde)
+            }
+            let found = units.map { unit in
+                let key = unit.key.description
+                return [key, String(key.prefix(2)), String(key.prefix(3)), String(key.prefix(5))]
+                    + (unit.verband.map { [$0.description] } ?? [])
             }
             cache[name] = found
             return found
@@ -359,14 +393,7 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
             let keys = online[claim.service] ?? []
             var covered = 0
             if !keys.isEmpty {
-                for unit in units {
-                    let key = unit.key.description
-                    if keys.contains(key) || keys.contains(String(key.prefix(2))) || keys.contains(String(key.prefix(3)))
-                        || keys.contains(String(key.prefix(5))) || unit.verband.map({ keys.contains($0.description) }) == true
-                    {
-                        covered += 1
-                    }
-                }
+                for unit in units where unit.contains(where: keys.contains) { covered += 1 }
             }
             let computed: CoverageClass = units.isEmpty || covered == 0 ? .keine : covered == units.count ? .flaechendeckend : .mindestensEine
             var row = rows[claim.claim] ?? .init(claim: claim.claim.identifier, label: claim.claim.label, evaluated: true, rows: 0)
@@ -412,27 +439,37 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
 
     // MARK: - Formats
 
-    private func readRows(_ bytes: UnsafeRawBufferPointer, file: String, _ body: (Row) throws -> Void) throws {
+    /// Reads the rows of one export; `only` limits the columns read (the others stay empty).
+    private func readRows(
+        _ bytes: UnsafeRawBufferPointer, file: String, only: Set<Column>? = nil, _ body: (Row) throws -> Void
+    ) throws {
         var start = 0
         while start < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[start]) { start += 1 }
         if start < bytes.count, bytes[start] == 0x7B || bytes[start] == 0x5B {
-            try readJSON(bytes, file: file, body)
+            try readJSON(bytes, file: file, only: only, body)
         } else {
-            try readCSV(bytes, file: file, body)
+            try readCSV(bytes, file: file, only: only, body)
         }
     }
 
-    private func readCSV(_ bytes: UnsafeRawBufferPointer, file: String, _ body: (Row) throws -> Void) throws {
+    private func readCSV(
+        _ bytes: UnsafeRawBufferPointer, file: String, only: Set<Column>?, _ body: (Row) throws -> Void
+    ) throws {
         let table = try CSVTable(bytes: bytes, file: file, required: Self.required, delimiter: delimiter)
-        let columns = Self.fields.compactMap { name in table.index(name).map { (name, $0) } }
+        let columns = Column.allCases.compactMap { column in
+            only.map { $0.contains(column) } == false ? nil : table.index(Self.fields[column.rawValue]).map { (column.rawValue, $0) }
+        }
+        let empty = [String](repeating: "", count: Self.fields.count)
         while try table.next() {
-            var values: [String: String] = [:]
-            for (name, index) in columns { values[name] = try table.text(at: index) }
+            var values = empty
+            for (position, index) in columns { values[position] = try table.text(at: index) }
             try body(Row(file: file, line: table.line, values: values))
         }
     }
 
-    private func readJSON(_ bytes: UnsafeRawBufferPointer, file: String, _ body: (Row) throws -> Void) throws {
+    private func readJSON(
+        _ bytes: UnsafeRawBufferPointer, file: String, only: Set<Column>?, _ body: (Row) throws -> Void
+    ) throws {
         let document = try parseJSON(bytes, file: file)
         let located = JSONLineLocator.objectLines(bytes)
         var rows: [Any] = []
@@ -454,10 +491,11 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
             guard let object = element as? [String: Any] else {
                 throw InputError(file: file, line: line, message: "entry \(index + 1) is not an object: expected a dashboard row")
             }
-            var values: [String: String] = [:]
-            for name in Self.fields {
+            var values = [String](repeating: "", count: Self.fields.count)
+            for column in Column.allCases where only?.contains(column) ?? true {
+                let name = Self.fields[column.rawValue]
                 do throws(InputError) {
-                    values[name] = try jsonText(object[name], field: name)
+                    values[column.rawValue] = try jsonText(object[name], field: name)
                 } catch {
                     throw error.located(file: file, line: line)
                 }
