@@ -233,6 +233,23 @@ struct DashboardImportTests {
         #expect(summary.dashboard?.exportDates == ["2025-10-15"])
     }
 
+    @Test("JSON pages of the Open-PVOG export: null ozgid resolved, the newer fields read")
+    func openPVOGJSON() throws {
+        let page = """
+            {"content": [
+              {"leika_key": "99001001000000", "ars": "081155001001", "ozgid": null, "url": "https://example.org/a",
+               "online_status": "ok", "aktiv": "ja", "art_flaechendeckung": null, "begruendung_nicht_beruecksichtigt": null,
+               "datenstand_pvog_import": "2025-09-30T22:00:00Z", "export_datum": "2025-10-02"}
+            ], "totalPages": 1, "last": true}
+            """
+        let db = try TestDatabase()
+        let summary = try importDashboard([("page.json", page)], into: db)
+        #expect(summary.inserted == 1)
+        #expect(summary.dashboard?.resolvedFromLeiKa == 1)
+        #expect(summary.dashboard?.sourceDates == ["2025-09-30"])
+        #expect(try db.record("08115001", "10110")?.values.url == "https://example.org/a")
+    }
+
     @Test("a datenstand that is no date is refused with line and field")
     func badSourceDate() throws {
         let message = try refusal(
