@@ -140,7 +140,7 @@ extension Importer {
                 }
                 if current == nil { outcome.created += 1 } else { outcome.updated += 1 }
                 outcome.changes.append(BulkSetOutcome.Change(key: key, before: current?.values, after: values))
-                if errorCount == 0 { try writer?.put(key, values) }
+                if errorCount == 0 { try writer?.put(key, values, current: current?.values) }
             }
             if errorCount > 0 { throw InputErrors(errors: errors, total: errorCount) }
             return outcome

@@ -35,27 +35,36 @@ import Foundation
 /// ``sourceDates()`` reads the former ahead, so that the import's source can name it.
 public struct DashboardSource: RecordSource, ImportSummaryContributor {
     public let file: String
-    let paths: [String]
+    let inputs: [InputSource]
     let validator: RecordValidator
     let delimiter: CSVDelimiter?
     /// Filled while the rows are read; handed to the summary afterwards.
     private let report = DashboardReport()
 
-    /// A source reading one export (`-`: standard input).
+    /// A source reading the export at `path` (no name is special: standard input is
+    /// ``InputSource/standardInput``).
     public init(path: String, validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
-        self.init(paths: [path], validator: validator, delimiter: delimiter)
+        self.init(inputs: [.file(path)], validator: validator, delimiter: delimiter)
+    }
+
+    /// A source reading one export.
+    public init(input: InputSource, validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
+        self.init(inputs: [input], validator: validator, delimiter: delimiter)
+    }
+
+    /// A source reading the exports at `paths` as one (see ``init(inputs:validator:delimiter:)``).
+    public init(paths: [String], validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
+        self.init(inputs: paths.map(InputSource.file), validator: validator, delimiter: delimiter)
     }
 
     /// A source reading several exports as one: rows of the same region and OZG-ID in different files are
     /// combined by the same rules as rows of one file.
-    public init(paths: [String], validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
-        self.paths = paths
-        self.file = paths.map(Self.display).joined(separator: ", ")
+    public init(inputs: [InputSource], validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
+        self.inputs = inputs
+        self.file = inputs.map(\.name).joined(separator: ", ")
         self.validator = validator
         self.delimiter = delimiter
     }
-
-    static func display(_ path: String) -> String { path == "-" ? "<stdin>" : path }
 
     /// The columns of the export that ozgtrack reads (others are ignored).
     public static let fields = [
@@ -82,9 +91,8 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
 
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
         var state = State(catalogue: validator.catalogue)
-        for path in paths {
-            let name = Self.display(path)
-            try InputFile.withBytes(path) { bytes in try read(bytes, file: name, into: &state, body) }
+        for input in inputs {
+            try InputFile.withBytes(input) { bytes in try read(bytes, file: input.name, into: &state, body) }
         }
         try finish(state, body)
     }
@@ -103,9 +111,9 @@ public struct DashboardSource: RecordSource, ImportSummaryContributor {
     /// refuses them).
     public func sourceDates() -> [String] {
         var dates: Set<String> = []
-        for path in paths where path != "-" {
-            try? InputFile.withBytes(path) { bytes in
-                try readRows(bytes, file: Self.display(path), only: [.datenstand]) { row in
+        for input in inputs where input != .standardInput {
+            try? InputFile.withBytes(input) { bytes in
+                try readRows(bytes, file: input.name, only: [.datenstand]) { row in
                     if let date = Self.sourceDate(row[.datenstand]) { dates.insert(date.description) }
                 }
             }
