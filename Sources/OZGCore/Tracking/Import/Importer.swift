@@ -16,6 +16,8 @@ public struct ImportSummary: Sendable, Hashable, Encodable {
     public var warnings: [String] = []
     /// Whether this was a dry run (nothing written).
     public var dryRun = false
+    /// What a dashboard import found beside the records (`nil` for other formats).
+    public var dashboard: DashboardSummary?
 
     /// The number of records written.
     public var written: Int { dryRun ? 0 : inserted + updated }
@@ -129,6 +131,7 @@ public enum Importer {
             }
         }
         stage.wait()
+        for case let source as any ImportSummaryContributor in sources { source.contribute(to: &summary) }
         summary.skipped += validator.skippedCount
         summary.warnings = validator.warnings
         if errorCount > 0 { throw InputErrors(errors: errors, total: errorCount) }
