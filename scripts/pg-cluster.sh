@@ -5,6 +5,8 @@
 #                                       prints DIR on stdout
 #   scripts/pg-cluster.sh url DIR       print the connection URL (postgresql://ozgtrack:PASSWORD@127.0.0.1:PORT/ozgtrack)
 #   scripts/pg-cluster.sh stop DIR      stop the server and delete DIR
+#   scripts/pg-cluster.sh pause DIR     stop the server (fast shutdown), keep its data (fault tests)
+#   scripts/pg-cluster.sh resume DIR    start a paused server again on the same port
 #
 # The server refuses to run as root, so as root the cluster is created and run by the user `postgres` (override with
 # PG_CLUSTER_USER); as any other user it runs as that user. It listens on 127.0.0.1 only, on a free port, with its
@@ -18,7 +20,7 @@
 set -eu
 
 usage() {
-    echo "usage: $0 start [DIR] | url DIR | stop DIR" >&2
+    echo "usage: $0 start [DIR] | url DIR | stop DIR | pause DIR | resume DIR" >&2
     exit 2
 }
 
@@ -103,6 +105,21 @@ SQL
     echo "$PORT" >"$DIR/port"
     chmod 600 "$DIR/url"
     echo "$DIR"
+    ;;
+pause)
+    DIR=${2:-}
+    [ -n "$DIR" ] || usage
+    BIN=$(find_bin)
+    as_owner "$BIN/pg_ctl" --pgdata="$DIR/data" --mode=fast --wait stop >/dev/null
+    ;;
+resume)
+    DIR=${2:-}
+    [ -n "$DIR" ] || usage
+    BIN=$(find_bin)
+    PORT=$(cat "$DIR/port")
+    as_owner "$BIN/pg_ctl" --pgdata="$DIR/data" --log="$DIR/server.log" --wait --timeout=60 \
+        -o "-c listen_addresses=127.0.0.1 -c port=$PORT -c unix_socket_directories=$DIR/socket -c fsync=on -c max_connections=200" \
+        start >/dev/null
     ;;
 url)
     DIR=${2:-}
