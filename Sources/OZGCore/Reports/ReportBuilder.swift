@@ -144,7 +144,7 @@ public final class ReportRows: Sequence, IteratorProtocol {
 
     private func batch(_ id: Int) -> BatchRow {
         if let lastBatch, lastBatch.id == id { return lastBatch.row }
-        let row = provenance[id] ?? BatchRow(at: Date(timeIntervalSince1970: 0), actor: "", source: "")
+        let row = provenance[id] ?? BatchRow.unknown(id)
         lastBatch = (id, row)
         return row
     }
@@ -435,7 +435,6 @@ final class RowChannel: @unchecked Sendable {
 final class RowMerger {
     private let report: Report
     private var cursor: (any RecordCursor)?
-    private var versions: (any VersionCursor)?
     private var pending: (key: RecordKey, values: RecordValues, batch: Int, record: StoredRecord?)?
     /// The regions of the pass, in key order, and their keys and whether each is a reporting unit.
     let regions: [Region]
@@ -502,8 +501,7 @@ final class RowMerger {
             failure = error
         }
         cursor = opened
-        versions = opened as? any VersionCursor
-        provenance = versions?.provenance ?? [:]
+        provenance = opened?.provenance ?? [:]
         if let failure {
             self.failure = failure
             finished = true
@@ -521,11 +519,7 @@ final class RowMerger {
     var isFinished: Bool { finished }
 
     private func advance() throws {
-        if let versions {
-            pending = try versions.nextVersion().map { ($0.key, $0.values, $0.batch, nil) }
-        } else {
-            pending = try cursor?.next().map { ($0.key, $0.values, 0, $0) }
-        }
+        pending = try cursor?.nextVersion().map { ($0.key, $0.values, $0.batch, nil) }
     }
 
     private func position(of id: OZGID) -> Int? {

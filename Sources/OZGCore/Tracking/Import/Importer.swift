@@ -109,7 +109,7 @@ public enum Importer {
                 if let progress, summary.rows % 100_000 == 0 { progress(summary.rows) }
                 if let planned {
                     summary.inserted += 1
-                    if errorCount == 0, let writer { try writer.put(row.key, planned) }
+                    if errorCount == 0, let writer { try writer.put(row.key, planned, current: nil) }
                     continue
                 }
                 let current = try reader.current(row.key, asOf: nil)
@@ -125,7 +125,7 @@ public enum Importer {
                     continue
                 }
                 if current == nil { summary.inserted += 1 } else { summary.updated += 1 }
-                if errorCount == 0, let writer { try writer.put(row.key, values) }
+                if errorCount == 0, let writer { try writer.put(row.key, values, current: current?.values) }
             }
         }
         stage.wait()
@@ -143,7 +143,7 @@ public enum Importer {
             let current = try reader.current(key, asOf: nil)
             let values = try update.applied(to: current?.values)
             if let current, current.values == values { return SetOutcome(changed: false, created: false, record: current) }
-            try writer?.put(key, values)
+            try writer?.put(key, values, current: current?.values)
             let record = try writer.map { try $0.current(key, asOf: nil) } ?? nil
             return SetOutcome(changed: true, created: current == nil, record: record)
         }
