@@ -97,28 +97,38 @@ final class ChunkChannel<Element: Sendable>: @unchecked Sendable {
     /// Hands a chunk on; suspends while the channel is full. Returns `false` when the consumer has gone.
     func put(_ chunk: Element) async -> Bool {
         while true {
-            condition.lock()
-            if cancelled {
-                condition.unlock()
-                return false
-            }
-            if count < capacity {
-                chunks.append(chunk)
-                condition.broadcast()
-                condition.unlock()
-                return true
-            }
-            condition.unlock()
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                condition.lock()
-                if count < capacity || cancelled {
-                    condition.unlock()
-                    continuation.resume()
-                } else {
-                    waitingProducer = continuation
-                    condition.unlock()
+            switch offer(chunk) {
+            case .accepted: return true
+            case .cancelled: return false
+            case .full:
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    waitForSpace(continuation)
                 }
             }
+        }
+    }
+
+    private enum Offer { case accepted, cancelled, full }
+
+    private func offer(_ chunk: Element) -> Offer {
+        condition.lock()
+        defer { condition.unlock() }
+        if cancelled { return .cancelled }
+        guard count < capacity else { return .full }
+        chunks.append(chunk)
+        condition.broadcast()
+        return .accepted
+    }
+
+    /// Resumes `continuation` when there is space (or the consumer has gone).
+    private func waitForSpace(_ continuation: CheckedContinuation<Void, Never>) {
+        condition.lock()
+        if count < capacity || cancelled {
+            condition.unlock()
+            continuation.resume()
+        } else {
+            waitingProducer = continuation
+            condition.unlock()
         }
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import OZGCore
 import PostgresNIO
 
@@ -71,6 +71,23 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
         defer { lock.unlock() }
         session?.close()
         session = nil
+    }
+
+    /// Deletes the store: its schema with every table in it (for throwaway stores, such as tests'). Waits for
+    /// writers to finish first.
+    public func drop() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let session = try currentSession()
+        do {
+            try session.execute("BEGIN")
+            try session.execute("SELECT pg_advisory_xact_lock(\(Schema.lockKey(schema)))")
+            try session.execute("DROP SCHEMA IF EXISTS \(Schema.quoted(schema)) CASCADE")
+            try session.execute("COMMIT")
+        } catch {
+            try? session.execute("ROLLBACK")
+            throw Failure.message(for: error, configuration: configuration, during: .write)
+        }
     }
 
     private func check(_ session: Session, mode: Mode) throws {

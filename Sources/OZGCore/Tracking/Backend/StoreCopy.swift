@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Copies a whole store — every batch with its time, actor, source and command, and every version — into an
 /// empty store of any backend (`ozgtrack db copy FROM TO`): afterwards `dump` and `history` of both are equal.
