@@ -55,7 +55,7 @@ enum PostgresServer {
 
 /// A database for one test: a SQLite file in the test's directory, or a schema of its own on the test server
 /// (dropped at the end).
-final class TestStore {
+final class TestStore: Sendable {
     let backend: Backend
     /// What `--db` gets.
     let location: String

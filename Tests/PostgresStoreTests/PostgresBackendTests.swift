@@ -107,7 +107,7 @@ struct PostgresBackendTests {
         let test = try TestSchema()
         let store = try test.store()
         let values = RecordValues(
-            status: .inProgress, maturity: 6, maturityModel: .two, planned: ISODate("2026-02-28"),
+            status: .inProgress, maturity: 6, maturityModel: .v2, planned: ISODate("2026-02-28"),
             onlineSince: ISODate("2024-05-01"), url: "https://example.org/a?b=c&d", solution: "EfA", note: "n")
         try store.write(BatchInfo(actor: "täst", source: "file.csv", command: "import")) { writer in
             _ = try writer.put(Self.key, values)
