@@ -129,7 +129,7 @@ struct BackendCLITests {
             #expect(again.status == 2)
             #expect(again.stderr.contains("already holds records"), "\(again.stderr)")
             let history = try ozgtrack(target.args(["history", "08111000", "--format", "json"]), in: directory)
-            #expect((try json(history.stdout) as? [Any])?.count == 3)
+            #expect((try json(history.stdout) as? [Any])?.count == 4)
         }
     }
 
