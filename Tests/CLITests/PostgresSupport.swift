@@ -108,20 +108,27 @@ final class OwnCluster {
     /// Starts the stopped server again on the same port.
     func resume() throws { _ = try Self.run(["resume", directory]) }
 
+    /// Runs the script and returns its stdout. Spawned and awaited with `posix_spawn` and `waitpid`: the script
+    /// starts a server that outlives it, which `Process.waitUntilExit` was seen to hang on.
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: script)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ClusterFailure(description: "pg-cluster.sh \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("pg-cluster-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let argv = ["/bin/sh", "-c", "exec \"$0\" \"$@\" > '\(output)' 2>/dev/null", script] + arguments
+        var pid: pid_t = 0
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, cArguments, environ)
+        guard spawned == 0 else {
+            throw ClusterFailure(description: "pg-cluster.sh could not be started: \(String(cString: strerror(spawned)))")
         }
-        return String(decoding: data, as: UTF8.self)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            throw ClusterFailure(description: "pg-cluster.sh \(arguments.joined(separator: " ")) failed (wait status \(status))")
+        }
+        return text
     }
 
     struct ClusterFailure: Error, CustomStringConvertible { var description: String }
