@@ -28,6 +28,8 @@ public final class RecordStore<Backend: StoreBackend>: TrackingStore {
         try backend.read { reader in try body(StoreReader(reader)) }
     }
 
+    @discardableResult
+
     public func write<T>(_ batch: BatchInfo, _ body: (any TrackingWriter) throws -> T) throws -> T {
         try backend.write { writer in
             let store = StoreWriter(writer, batch: batch)
@@ -130,7 +132,8 @@ class StoreReader<Reader: BackendReader>: TrackingReader {
 
     func currentVersion(_ key: RecordKey, asOf: Date?) throws -> StoredVersion? {
         try prepareRead()
-        let bound = try timeline.bound(atOrBefore: asOf)
+        // The present needs no batch list: the newest version is the current one.
+        let bound = asOf == nil ? Int.max : try timeline.bound(atOrBefore: asOf)
         guard bound > 0 else { return nil }
         return try backend.latestVersion(of: key, maxBatch: bound)
     }

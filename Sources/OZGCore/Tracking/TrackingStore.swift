@@ -86,6 +86,7 @@ public protocol TrackingStore: AnyObject, Sendable {
 
     /// Runs `body` in one transaction: if it throws, nothing it wrote is kept. `batch` says who writes, from
     /// where, and when (now, unless back-filling); a write that puts nothing leaves no trace.
+    @discardableResult
     func write<T>(_ batch: BatchInfo, _ body: (any TrackingWriter) throws -> T) throws -> T
 }
 

@@ -177,9 +177,10 @@ public final class RecordValidator {
 
 /// Finds the same record twice among the rows of one import, in little memory.
 ///
-/// Keys are packed into 64-bit integers. While rows arrive in key order (as in a dump), they are appended to a
-/// sorted array and found by binary search; rows out of order go to a hash table. A national import of six
-/// million sorted rows so needs about 70 MB instead of the 400 MB a set of `RecordKey`s would take.
+/// Keys are packed into 64-bit integers (``PackedRegionKey`` and the OZG-ID), which order like the keys. While
+/// rows arrive in key order (as in a dump), they are appended to a sorted array and found by binary search; rows
+/// out of order go to a hash table. A national import of six million sorted rows so needs about 70 MB instead of
+/// the 400 MB a set of `RecordKey`s would take.
 struct DuplicateDetector {
     private var sortedKeys: [UInt64] = []
     private var sortedRefs: [UInt32] = []
@@ -187,15 +188,9 @@ struct DuplicateDetector {
     private var references: [(file: String, line: Int)] = []
     private var fileIndex: [String: Int] = [:]
 
-    /// Packs a record key: region digits, their count and the OZG-ID.
+    /// Packs a record key: its packed region key (below 2³⁴) and the OZG-ID (below 2¹⁷).
     static func pack(_ key: RecordKey) -> UInt64 {
-        var value: UInt64 = 0
-        var length: UInt64 = 0
-        for byte in key.region.description.utf8 {
-            value = value &* 10 &+ UInt64(byte &- 0x30)
-            length += 1
-        }
-        return value << 21 | length << 17 | UInt64(key.service.value)
+        UInt64(PackedRegionKey(key.region).rawValue) << 17 | UInt64(key.service.value)
     }
 
     /// Notes `key` at `file:line`; returns where it was seen first if it is a repeat.

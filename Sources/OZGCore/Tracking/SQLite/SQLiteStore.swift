@@ -160,6 +160,8 @@ public final class SQLiteStore: TrackingStore {
 
     public func read<T>(_ body: (any TrackingReader) throws -> T) throws -> T { try store.read(body) }
 
+    @discardableResult
+
     public func write<T>(_ batch: BatchInfo, _ body: (any TrackingWriter) throws -> T) throws -> T {
         try store.write(batch, body)
     }
