@@ -77,7 +77,7 @@ let package = Package(
         .plugin(name: "EmbedData", capability: .buildTool(), dependencies: ["EmbedDataTool"], path: "Plugins/EmbedData"),
         .executableTarget(name: "EmbedDataTool", path: "Plugins/EmbedDataTool", swiftSettings: strict),
 
-        .testTarget(name: "OZGCoreTests", dependencies: ["OZGCore"], path: "Tests/OZGCoreTests", swiftSettings: strict),
+        .testTarget(name: "OZGCoreTests", dependencies: ["OZGCore", "PostgresStore"], path: "Tests/OZGCoreTests", swiftSettings: strict),
         .testTarget(
             name: "ExportersTests", dependencies: ["Exporters", "OZGCore", "CLibXML"],
             path: "Tests/ExportersTests", swiftSettings: strict),

@@ -34,10 +34,15 @@ final class Bridge: Sendable {
         executor = EventLoopTaskExecutor(loop: loop)
     }
 
-    /// Runs `operation` on the event loop and waits for its result.
-    func run<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+    /// Runs `operation` on the event loop and waits for its result. When `closed` completes first (the
+    /// connection the operation uses went away), the wait ends with ``ConnectionLost``: postgres-nio does not
+    /// always fail a query that was sent on a connection the server had just closed.
+    func run<T: Sendable>(
+        failingOn closed: EventLoopFuture<Void>? = nil, _ operation: @escaping @Sendable () async throws -> T
+    ) throws -> T {
         precondition(!loop.inEventLoop, "PostgresStore: a blocking call from the store's own event loop")
         let box = ResultBox<T>()
+        closed?.whenComplete { _ in box.set(.failure(ConnectionLost())) }
         Task(executorPreference: executor) {
             do { box.set(.success(try await operation())) } catch { box.set(.failure(error)) }
         }
@@ -55,14 +60,18 @@ final class Bridge: Sendable {
     }
 }
 
+/// The connection closed while an operation waited on it.
+struct ConnectionLost: Error {}
+
 /// One result, handed from the event loop to a waiting thread.
 final class ResultBox<T: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
     private var result: Result<T, any Error>?
 
+    /// Sets the result; the first one wins.
     func set(_ value: Result<T, any Error>) {
         condition.lock()
-        result = value
+        if result == nil { result = value }
         condition.signal()
         condition.unlock()
     }
@@ -135,6 +144,10 @@ final class ChunkChannel<Element: Sendable>: @unchecked Sendable {
     /// Marks the end, with the error that ended the result early, if any.
     func finish(_ error: (any Error)?) {
         condition.lock()
+        if finished {
+            condition.unlock()
+            return
+        }
         finished = true
         failure = error
         condition.broadcast()

@@ -136,7 +136,7 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
             reader.closeStreams()
             try session.execute("COMMIT")
             return result
-        } catch let error as PSQLError {
+        } catch let error where error is PSQLError || error is ConnectionLost {
             throw Failure.message(for: error, configuration: configuration, during: .read)
         }
     }
@@ -163,14 +163,14 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
             }
             do {
                 try session.execute("COMMIT")
-            } catch let error as PSQLError where error.code != .server {
+            } catch let error where (error as? PSQLError).map({ $0.code != .server }) ?? (error is ConnectionLost) {
                 // The connection broke while the server committed: only the server knows the outcome.
                 throw StoreError(
                     "\(configuration): the connection was lost while the server committed this write: it may or may not "
                         + "have been recorded (see 'ozgtrack history')")
             }
             return result
-        } catch let error as PSQLError {
+        } catch let error where error is PSQLError || error is ConnectionLost {
             // A lost connection ends the transaction on the server: nothing of it was committed.
             throw Failure.message(for: error, configuration: configuration, during: .write)
         }
@@ -529,6 +529,10 @@ public final class PostgresVersionStream: VersionStream {
         self.channel = channel
         let connection = session.connection
         let fetch = PostgresQuery(unsafeSQL: "FETCH FORWARD \(Self.pageSize) FROM \(cursor)")
+        let configuration = session.configuration
+        connection.closeFuture.whenComplete { _ in
+            channel.finish(Failure.message(for: ConnectionLost(), configuration: configuration, during: .read))
+        }
         session.bridge.start {
             var decoder = VersionDecoder()
             do {

@@ -80,7 +80,7 @@ final class Session: @unchecked Sendable {
     func execute(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let connection = self.connection
-        try bridge.run { _ = try await connection.query(query, logger: Session.logger).collect() }
+        try bridge.run(failingOn: connection.closeFuture) { _ = try await connection.query(query, logger: Session.logger).collect() }
     }
 
     /// Runs a query and returns its rows, decoded on the event loop by `decode`.
@@ -89,7 +89,7 @@ final class Session: @unchecked Sendable {
     {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let connection = self.connection
-        return try bridge.run {
+        return try bridge.run(failingOn: connection.closeFuture) {
             var result: [T] = []
             for try await row in try await connection.query(query, logger: Session.logger) {
                 result.append(try decode(row))
@@ -101,7 +101,7 @@ final class Session: @unchecked Sendable {
     /// Sends `data` (COPY text format) into `table`.
     func copy(into table: String, columns: [String], _ data: ByteBuffer) throws {
         let connection = self.connection
-        try bridge.run {
+        try bridge.run(failingOn: connection.closeFuture) {
             try await connection.copyFrom(table: table, columns: columns, logger: Session.logger) { writer in
                 try await writer.write(data)
             }
@@ -162,6 +162,7 @@ enum Failure {
         if let error = error as? StoreError { return error }
         let server = configuration.description
         let nothing = operation == .write ? ": nothing was written" : ""
+        if error is ConnectionLost { return StoreError("\(server): the connection to the server was lost\(nothing)") }
         guard let error = error as? PSQLError else {
             if error is CancellationError { return StoreError("\(server): the operation was cancelled\(nothing)") }
             return StoreError("\(server): \(String(describing: error))\(nothing)")
