@@ -366,23 +366,37 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
         if unmerged.count >= Self.mergeLimit { try merge() }
     }
 
-    /// Sends the collected versions to the staging table with one COPY.
+    /// The COPY still on its way, if any.
+    private var inFlight: ResultBox<Void>?
+
+    /// Sends the collected versions to the staging table with one COPY, without waiting for it: the caller
+    /// collects the next page while the server takes this one (the COPY before is awaited first).
     private func send() throws {
         guard pendingCount > 0 else { return }
+        try awaitSent()
         if !stagingReady {
             try session.execute(
                 "CREATE TEMPORARY TABLE IF NOT EXISTS ozgtrack_staging (LIKE \(table)) ON COMMIT DELETE ROWS")
             stagingReady = true
         }
-        try session.copy(into: "ozgtrack_staging", columns: CopyText.columns, pending)
+        inFlight = session.startCopy(into: "ozgtrack_staging", columns: CopyText.columns, pending)
         stagedCount += pendingCount
         pendingCount = 0
-        pending.clear()
+        pending = ByteBuffer()
+        pending.reserveCapacity(Self.pageBytes + (64 << 10))
+    }
+
+    /// Waits for the COPY on its way; rethrows its error.
+    private func awaitSent() throws {
+        guard let box = inFlight else { return }
+        inFlight = nil
+        try box.wait().get()
     }
 
     /// Appends the staged versions to the history: one set-based insert.
     private func merge() throws {
         try send()
+        try awaitSent()
         guard stagedCount > 0 else { return }
         let columns = Self.versionColumns
         try session.execute("INSERT INTO \(table) (\(columns)) SELECT \(columns) FROM ozgtrack_staging")

@@ -28,7 +28,8 @@ enum Schema {
             CREATE TABLE S.record_version (
                 region bigint NOT NULL,      -- PackedRegionKey: digits padded to 9, times 16, plus the key's length
                 ozg_id integer NOT NULL,
-                batch bigint NOT NULL REFERENCES S.batch (id),
+                batch bigint NOT NULL,       -- S.batch (id); no foreign key, whose check would run for each of
+                                             -- millions of rows: only ozgtrack writes here, batch first
                 status smallint NOT NULL,    -- 0 not_started, 1 planned, 2 in_progress, 3 online, 4 not_applicable
                 maturity smallint,
                 maturity_model smallint,

@@ -108,6 +108,24 @@ final class Session: @unchecked Sendable {
         }
     }
 
+    /// Starts sending `data` (COPY text format) into `table`; the box receives the outcome.
+    func startCopy(into table: String, columns: [String], _ data: ByteBuffer) -> ResultBox<Void> {
+        let connection = self.connection
+        let box = ResultBox<Void>()
+        connection.closeFuture.whenComplete { _ in box.set(.failure(ConnectionLost())) }
+        bridge.start {
+            do {
+                try await connection.copyFrom(table: table, columns: columns, logger: Session.logger) { writer in
+                    try await writer.write(data)
+                }
+                box.set(.success(()))
+            } catch {
+                box.set(.failure(error))
+            }
+        }
+        return box
+    }
+
     /// Whether the connection is still open.
     var isClosed: Bool { connection.isClosed }
 
