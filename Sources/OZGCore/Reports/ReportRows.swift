@@ -10,7 +10,7 @@ package import Foundation
 /// between cores. The database connection is used by the producing thread only while the caller waits for rows;
 /// everything that touches GRDB is prepared before it starts. Leaving the loop early stops the producer.
 public final class ReportRows: Sequence, IteratorProtocol {
-    private let channel = RowChannel()
+    private let channel = RowChannel(capacity: 8)
     private let producer: RowProducer?
     private let merger: RowMerger
     private let report: Report
@@ -34,7 +34,7 @@ public final class ReportRows: Sequence, IteratorProtocol {
         provenance = merger.provenance
         if merger.isFinished {
             producer = nil
-            channel.finish()
+            channel.close()
         } else {
             let producer = RowProducer(merger: merger, channel: channel)
             self.producer = producer
@@ -93,7 +93,7 @@ public final class ReportRows: Sequence, IteratorProtocol {
                     return RowView(compact: compact, provenance: info)
                 }
             }
-            guard let next = channel.take() else {
+            guard let next = try? channel.receive() else {
                 producer?.wait()
                 if !completed {
                     completed = true

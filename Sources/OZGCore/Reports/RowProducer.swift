@@ -24,12 +24,12 @@ final class RowProducer: @unchecked Sendable {
         while let row = merger.next() {
             chunk.append(row)
             if chunk.count == Self.chunkSize {
-                guard channel.put(chunk) else { return }
+                do { try channel.send(chunk) } catch { return }  // the reading side stopped
                 chunk.removeAll(keepingCapacity: true)
             }
         }
-        if !chunk.isEmpty { _ = channel.put(chunk) }
-        channel.finish()
+        if !chunk.isEmpty { try? channel.send(chunk) }
+        channel.close()
     }
 
     /// Waits until the producer has stopped (idempotent).

@@ -1,31 +1,3 @@
-/// One validated row of an import: which record, what to change, and where it came from.
-public struct ImportRow: Sendable, Hashable {
-    /// The file, as named by the user.
-    public var file: String
-    /// The line where the row starts.
-    public var line: Int
-    public var key: RecordKey
-    public var update: RecordUpdate
-
-    public init(file: String, line: Int, key: RecordKey, update: RecordUpdate) {
-        self.file = file
-        self.line = line
-        self.key = key
-        self.update = update
-    }
-}
-
-/// Reads import rows from one input.
-///
-/// Sources report a bad row as a failure and go on, so that every bad row of a file is reported at once; a
-/// problem with the file as a whole (unreadable, wrong encoding, no header) is thrown.
-public protocol RecordSource {
-    /// The file name used in messages.
-    var file: String { get }
-    /// Calls `body` with every row or row error, in input order.
-    func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws
-}
-
 /// Checks the values of import rows and command-line options against the catalogue and the registry.
 ///
 /// Every check throws an ``InputError`` that names the field, the value and what was expected; readers add
@@ -75,7 +47,7 @@ public final class RecordValidator {
             let message =
                 "\(text.quotedForMessage) is not in the territory edition \(catalogue.regions.date): expected a key of the registry"
             if skipUnknown { return nil }
-            throw InputError(field: field, message: message)
+            throw InputError(.unknownKey, field: field, message: message)
         }
         if regionCache.count < 100_000 { regionCache[text] = region.key }
         lastRegion = (text, region.key)
@@ -93,9 +65,9 @@ public final class RecordValidator {
         guard knownServices[id.value] else {
             if skipUnknown { return nil }
             throw InputError(
-                field: field,
+                .unknownKey, field: field,
                 message: "'\(id)' is not in the OZG catalogue (\(catalogue.services.edition.date)): expected an OZG-ID of the "
-                    + "catalogue (a newer edition can be loaded with --catalogue)")
+                    + "catalogue (or load a newer edition of the catalogue)")
         }
         return id
     }

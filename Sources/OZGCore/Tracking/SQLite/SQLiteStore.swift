@@ -26,20 +26,6 @@ public final class SQLiteStore: TrackingStore {
         case read
     }
 
-    /// The environment variable that names the database file.
-    public static let environmentVariable = "OZGTRACK_DB"
-    /// The default file, in the working directory.
-    public static let defaultPath = "ozgtrack.sqlite"
-
-    /// `--db` if given, else `OZGTRACK_DB`, else `./ozgtrack.sqlite`.
-    public static func resolvePath(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> String
-    {
-        if let option, !option.isEmpty { return option }
-        if let value = environment[environmentVariable], !value.isEmpty { return value }
-        return defaultPath
-    }
-
     /// The file's path.
     public let path: String
     private let queue: DatabaseQueue
