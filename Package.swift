@@ -9,6 +9,7 @@ import PackageDescription
 ///     ozgtrack (CLI) ──▶ Exporters ──▶ OZGCore ──▶ GRDB (SQLite)
 ///            │               ├──────▶ CLibXML (libxml2)
 ///            │               └──────▶ CLibXLSXWriter (libxlsxwriter)
+///            ├─────────────▶ PostgresStore ──▶ OZGCore, PostgresNIO
 ///            └─────────────▶ OZGCore
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -21,11 +22,14 @@ let package = Package(
     products: [
         .library(name: "OZGCore", targets: ["OZGCore"]),
         .library(name: "Exporters", targets: ["Exporters"]),
+        .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .executable(name: "ozgtrack", targets: ["ozgtrack"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Domain model, catalogue, regions, the tracking store, report building.
@@ -38,6 +42,14 @@ let package = Package(
             exclude: ["embed.list"],
             swiftSettings: strict,
             plugins: [.plugin(name: "EmbedData")]
+        ),
+        // The PostgreSQL backend of the store contract, through postgres-nio.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "OZGCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
         ),
         // Report writers behind one protocol; the XML unit (schema, writer, reader, validator) lives here.
         .target(
@@ -63,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "ozgtrack",
             dependencies: [
-                "OZGCore", "Exporters",
+                "OZGCore", "Exporters", "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
@@ -72,10 +84,13 @@ let package = Package(
         .plugin(name: "EmbedData", capability: .buildTool(), dependencies: ["EmbedDataTool"], path: "Plugins/EmbedData"),
         .executableTarget(name: "EmbedDataTool", path: "Plugins/EmbedDataTool", swiftSettings: strict),
 
-        .testTarget(name: "OZGCoreTests", dependencies: ["OZGCore"], path: "Tests/OZGCoreTests", swiftSettings: strict),
+        .testTarget(name: "OZGCoreTests", dependencies: ["OZGCore", "PostgresStore"], path: "Tests/OZGCoreTests", swiftSettings: strict),
         .testTarget(
             name: "ExportersTests", dependencies: ["Exporters", "OZGCore", "CLibXML"],
             path: "Tests/ExportersTests", swiftSettings: strict),
+        .testTarget(
+            name: "PostgresStoreTests", dependencies: ["PostgresStore", "OZGCore"], path: "Tests/PostgresStoreTests",
+            swiftSettings: strict),
         .testTarget(
             name: "CLITests", dependencies: ["OZGCore", "ozgtrack"], path: "Tests/CLITests", swiftSettings: strict),
     ],

@@ -2,7 +2,7 @@
 """ozgtrack's benchmark suite: national-scale speed and memory, each figure next to its anchor.
 
 Usage:
-    scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE]
+    scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE] [--postgres [--postgres-url URL]]
 
 What it does (release build, on this machine):
   1. builds `ozgtrack` in release mode (unless --skip-build);
@@ -21,8 +21,15 @@ Every figure is one whole process, timed by `/usr/bin/time -v` (wall clock, maxi
 --reports-only skips timing the import and the small commands; --formats csv,html measures only those formats
 (the HTML report is also measured on the history database against the CSV report of the same database).
 The XLSX report is measured against the CSV report of the same scope (measure both: --formats csv,xlsx).
+
+--postgres adds the PostgreSQL backend side by side, in the same run and on the same data: a throwaway cluster
+(scripts/pg-cluster.sh; or an existing server with --postgres-url, whose role may create schemas), the server's own
+floor (`psql -c "\copy status FROM …"` of the same CSV into an equivalent table of ten text columns, and
+`psql -c "\copy (SELECT * FROM status) TO STDOUT CSV"`), then import, set, status, check, report and 8 concurrent
+writers against it. The peak memory is the client's (ozgtrack or psql), not the server's.
 """
 import argparse
+import json
 import os
 import platform
 import re
@@ -104,6 +111,8 @@ def main():
     parser.add_argument("--reports-only", action="store_true",
                         help="measure the anchors and the reports only (the databases are made, not timed)")
     parser.add_argument("--formats", help="comma-separated report formats to measure (default: all)")
+    parser.add_argument("--postgres", action="store_true", help="also measure the PostgreSQL backend")
+    parser.add_argument("--postgres-url", help="an existing server instead of a throwaway cluster")
     args = parser.parse_args()
     wanted = args.formats.split(",") if args.formats else None
     work = Path(args.work)
@@ -243,6 +252,9 @@ def main():
                 [str(BINARY), "report", "--db", str(history_db), "--format", "csv", "--as-of", middle,
                  "--output", str(out / "national-asof.csv")]))
 
+    if args.postgres:
+        figures += measure_postgres(args, runs, source_csv, out, steps, figures)
+
     # The table.
     cpu = platform.processor() or platform.machine()
     try:
@@ -271,6 +283,15 @@ def main():
         limit = getattr(figure, "target_seconds", None)
         if limit:
             targets.append(f"≤ {limit * 1000:.0f} ms ({'met' if figure.wall <= limit else 'MISSED'})")
+        near = getattr(figure, "within", None)
+        if near:
+            other, delta = near
+            difference = (figure.wall - other.wall) * 1000
+            targets.append(f"{difference:+.0f} ms vs {other.name}: ≤ +{delta * 1000:.0f} ms "
+                           f"({'met' if figure.wall <= other.wall + delta else 'MISSED'})")
+        note = getattr(figure, "note", None)
+        if note:
+            targets.append(note)
         anchor = figure.anchor.name.replace("anchor: ", "") if figure.anchor else ""
         lines.append(f"| {figure.name} | {figure.wall:.2f} s | {figure.peak:.0f} MiB | {anchor} | {ratio} | {', '.join(targets)} |")
     table = "\n".join(lines) + "\n"
@@ -278,6 +299,120 @@ def main():
     target_file = Path(args.output) if args.output else work / "results.md"
     target_file.write_text(table, encoding="utf-8")
     print(f"written to {target_file}", file=sys.stderr)
+
+
+def psql(url, *arguments, stdout=subprocess.DEVNULL):
+    subprocess.run(["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", url, *arguments], check=True, stdout=stdout)
+
+
+def with_schema(url, schema):
+    return url + ("&" if "?" in url else "?") + "schema=" + schema
+
+
+def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures):
+    """The PostgreSQL backend beside SQLite: anchors, import, set, status, check, reports, concurrent writers."""
+    cluster = None
+    url = args.postgres_url
+    if not url:
+        cluster = subprocess.run([str(ROOT / "scripts" / "pg-cluster.sh"), "start"], check=True, capture_output=True,
+                                 text=True).stdout.strip()
+        url = subprocess.run([str(ROOT / "scripts" / "pg-cluster.sh"), "url", cluster], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    figures = []
+    try:
+        by_name = {figure.name: figure for figure in sqlite_figures}
+        create = ("DROP TABLE IF EXISTS anchor_status; CREATE TABLE anchor_status(region text, ozg_id text, status text, "
+                  "maturity text, maturity_model text, planned text, online_since text, url text, solution text, note text)")
+        ingest = measure(
+            Figure("anchor: psql \\copy FROM (PostgreSQL ingest floor)"), runs,
+            ["psql", "--no-psqlrc", "--quiet", url, "-c",
+             f"\\copy anchor_status FROM '{source_csv}' WITH (FORMAT csv, HEADER true)"],
+            prepare=lambda: psql(url, "-c", create))
+        export = measure(
+            Figure("anchor: psql \\copy TO STDOUT CSV (PostgreSQL export floor)"), runs,
+            ["sh", "-c", f"exec psql --no-psqlrc --quiet '{url}' -c '\\copy (SELECT * FROM anchor_status) TO STDOUT CSV' "
+                         f"> {out}/pg-anchor.csv"])
+        figures += [ingest, export]
+
+        db = with_schema(url, "bench")
+
+        def fresh():
+            psql(url, "-c", "DROP SCHEMA IF EXISTS bench CASCADE")
+            subprocess.run([str(BINARY), "init", "--db", db], check=True, stdout=subprocess.DEVNULL)
+
+        figures.append(measure(Figure("PostgreSQL: import (empty store)", ingest, 1.3, 200), runs,
+                               [str(BINARY), "import", str(source_csv), "--db", db, "--actor", "bench"], prepare=fresh))
+        set_figure = measure(
+            Figure("PostgreSQL: set (national store, a real change)"), runs,
+            lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
+                            "--db", db, "--actor", "bench"])
+        set_figure.within = (by_name["set (national database, a real change)"], 0.02)
+        status_figure = measure(Figure("PostgreSQL: status of one Gemeinde"), runs,
+                                [str(BINARY), "status", "08111000", "--db", db])
+        status_figure.within = (by_name["status of one Gemeinde"], 0.02)
+        figures += [set_figure, status_figure]
+        figures.append(measure(Figure("PostgreSQL: check nationwide (--min-online 10)", export, None, 200), runs,
+                               [str(BINARY), "check", "--db", db, "--min-online", "10", "--limit", "20"], allowed=(0, 1)))
+        label = "Baden-Württemberg" if args.quick else "Deutschland"
+        for name, target in [("csv", 1.3), ("xml", None), ("markdown", None)]:
+            figures.append(measure(
+                Figure(f"PostgreSQL: report {label}, {name}", export, target, 200), runs,
+                [str(BINARY), "report", "--db", db, "--format", name, "--output", str(out / f"pg-report.{name}")]
+                + (["--scope", "08"] if args.quick else [])))
+
+        # History: the same steps as the SQLite history database, then an as-of report.
+        history = with_schema(url, "bench_history")
+        psql(url, "-c", "DROP SCHEMA IF EXISTS bench_history CASCADE")
+        subprocess.run([str(BINARY), "init", "--db", history], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([str(BINARY), "import", str(source_csv), "--db", history, "--actor", "bench",
+                        "--recorded-at", "2024-01-01"], check=True, stdout=subprocess.DEVNULL)
+        work = Path(args.work)
+        data = work / "data"
+        for name, day in steps:
+            step = work / f"bw-{name}" if args.quick else data / "history" / name
+            subprocess.run([str(BINARY), "import", str(step), "--db", history, "--actor", "bench",
+                            "--recorded-at", day], check=True, stdout=subprocess.DEVNULL)
+        middle = steps[len(steps) // 2][1]
+        figures.append(measure(
+            Figure(f"PostgreSQL: diff {label} (--since {steps[-1][1]}, history store)", export, None, 200), runs,
+            [str(BINARY), "diff", "--db", history, "--since", steps[-1][1], "--format", "csv"], allowed=(0, 1)))
+        figures.append(measure(
+            Figure(f"PostgreSQL: report {label}, csv, --as-of {middle} (history store)", export, None, 200), runs,
+            [str(BINARY), "report", "--db", history, "--format", "csv", "--as-of", middle,
+             "--output", str(out / "pg-asof.csv")] + (["--scope", "08"] if args.quick else [])))
+
+        figures.append(concurrent_writers(db, 8, 10))
+    finally:
+        if cluster:
+            subprocess.run([str(ROOT / "scripts" / "pg-cluster.sh"), "stop", cluster], check=False)
+    return figures
+
+
+def concurrent_writers(db, writers, sets):
+    """`writers` processes doing `sets` sets each at once on the national store; every write must land."""
+    figure = Figure(f"PostgreSQL: {writers} concurrent writers × {sets} sets")
+    services = [line[:5] for line in (ROOT / "catalogue" / "ozg" / "leistungen.csv").read_text().splitlines()[1:sets + 1]]
+    listing = subprocess.run([str(BINARY), "regions", "list", "--within", "08115", "--level", "gemeinde", "--format", "json"],
+                             check=True, capture_output=True, text=True).stdout
+    regions = [region["key"] for region in json.loads(listing)][:writers]
+    script = "; ".join(
+        f"{BINARY} set {{region}} {service} --status not_applicable --db '{db}' --actor w{{region}} >/dev/null || exit 1"
+        for service in services)
+    started = time.monotonic()
+    processes = [subprocess.Popen(["sh", "-c", script.replace("{region}", region)]) for region in regions]
+    failed = sum(1 for process in processes if process.wait() != 0)
+    wall = time.monotonic() - started
+    landed = 0
+    for region in regions:
+        result = subprocess.run([str(BINARY), "history", region, "--db", db, "--format", "json"], capture_output=True,
+                                text=True, check=True)
+        landed += sum(1 for change in json.loads(result.stdout) if change.get("actor") == f"w{region}")
+    figure.walls.append(wall)
+    figure.peaks.append(0)
+    figure.note = (f"{writers * sets} sets, {failed} processes failed, {landed} changes in the history, "
+                   f"{wall / (writers * sets) * 1000:.0f} ms per set")
+    print(f"  {figure.name}: {wall:.2f} s; {figure.note}", file=sys.stderr)
+    return figure
 
 
 if __name__ == "__main__":

@@ -17,6 +17,17 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         let path = store.resolvedPath
+        if PostgresDatabase.isURL(path) {
+            let backend = try PostgresDatabase.open(path, mode: .create)
+            let name = backend.configuration.description
+            switch format {
+            case .json: try Listing.printJSON(Outcome(path: name, created: backend.migrated))
+            case .text:
+                try StandardOutput.shared.write(backend.migrated ? "created \(name)\n" : "\(name) is ready (already existed)\n")
+                try StandardOutput.shared.flush()
+            }
+            return
+        }
         let existed = FileManager.default.fileExists(atPath: path)
         _ = try SQLiteStore(path: path, mode: .create)
         let outcome = Outcome(path: path, created: !existed)

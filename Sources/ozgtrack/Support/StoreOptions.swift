@@ -2,11 +2,13 @@ import ArgumentParser
 import Foundation
 import OZGCore
 
-/// `--db PATH`: the database file.
+/// `--db PATH|URL`: the database file, or a PostgreSQL database (`postgresql://…`).
 struct StoreOptions: ParsableArguments {
     @Option(
         name: .customLong("db"),
-        help: ArgumentHelp("The database file.", discussion: "Default: OZGTRACK_DB, else ./ozgtrack.sqlite.", valueName: "path"))
+        help: ArgumentHelp(
+            "The database: a SQLite file or a postgresql:// URL.", discussion: "Default: OZGTRACK_DB, else ./ozgtrack.sqlite.",
+            valueName: "path|url"))
     var path: String?
 
     var resolvedPath: String { Environment.databasePath(option: path).path }
@@ -15,13 +17,17 @@ struct StoreOptions: ParsableArguments {
     var isExplicit: Bool { Environment.databasePath(option: path).isExplicit }
 
     /// Opens the store for writing; it must exist (see `ozgtrack init`).
-    func openForWriting() throws -> SQLiteStore { try SQLiteStore(path: resolvedPath, mode: .write) }
+    func openForWriting() throws -> any TrackingStore {
+        if PostgresDatabase.isURL(resolvedPath) { return try PostgresDatabase.store(resolvedPath, mode: .write) }
+        return try SQLiteStore(path: resolvedPath, mode: .write)
+    }
 
     /// Opens the store for reading. With no database at the default path, an empty one stands in (with a
     /// note on stderr), so that reading commands work on a fresh machine; a named path that does not exist is
     /// an error.
     func openForReading() throws -> any TrackingStore {
         let path = resolvedPath
+        if PostgresDatabase.isURL(path) { return try PostgresDatabase.store(path, mode: .read) }
         if !isExplicit && !FileManager.default.fileExists(atPath: path) {
             printError("ozgtrack: note: no database at \(path) yet; nothing is recorded (ozgtrack init creates it)")
             return try SQLiteStore.inMemory()

@@ -37,7 +37,7 @@ final class StoreUnderTest: Sendable {
 
 enum StoreFactories {
     /// Every backend the contract suite runs against.
-    static let all: [StoreFactory] = [sqliteFile]
+    static let all: [StoreFactory] = [sqliteFile] + postgresFactories
 
     /// An SQLite file in a temporary directory of its own.
     static let sqliteFile = StoreFactory(name: "SQLite file") {

@@ -1,0 +1,593 @@
+import Foundation
+public import OZGCore
+import PostgresNIO
+
+/// The PostgreSQL backend of the store contract: batches and versions in tables of their own schema, reached
+/// through postgres-nio.
+///
+/// - **Reads** run in a `REPEATABLE READ READ ONLY` transaction: one snapshot, and they never block writers.
+/// - **Writes** run in one transaction that first takes a transaction-level advisory lock on the store
+///   (`pg_advisory_xact_lock` on a hash of the schema name). Writers on every machine therefore take effect one
+///   after another, from their first read to their commit: no update is lost, batch ids (the greatest plus one,
+///   read under the lock) increase with commit order, and the batch clock never goes back. A writer waits up to
+///   120 s (`lock_timeout`) for the one before it, then gives up with nothing written. Readers take no lock.
+/// - **Versions go in with `COPY`:** appended versions are collected as COPY text and sent in pages of a few
+///   megabytes into a temporary staging table; one `INSERT … SELECT` appends the staged versions to the history
+///   (before a read that needs them, and at the end), and the commit makes everything visible at once. A client
+///   killed or a server gone before the commit leaves the store as it was.
+/// - **Streams** use a server-side cursor (`DECLARE … CURSOR`), fetched in pages of 10,000 versions by a task on
+///   the event loop while the consumer works on the page before: memory stays bounded at any scale.
+public final class PostgresBackend: StoreBackend, @unchecked Sendable {
+    /// How to open the store.
+    public enum Mode: Sendable {
+        /// Create the schema if needed and bring it up to date (`ozgtrack init`).
+        case create
+        /// Open an existing store for writing.
+        case write
+        /// Open an existing store for reading.
+        case read
+    }
+
+    /// Where the store is.
+    public let configuration: PostgresConfiguration
+    let bridge: Bridge
+    private var session: Session?
+    private let lock = NSRecursiveLock()
+    let schema: String
+    /// Whether ``init(configuration:mode:)`` created or upgraded the schema.
+    public private(set) var migrated = false
+
+    /// Connects, checks the schema, and (for `.create`) creates or upgrades it.
+    /// - Throws: ``StoreError`` when the server cannot be reached, refuses the login, the schema holds no store
+    ///   (except for `.create`), another application's tables, or a store of a newer ozgtrack.
+    public init(configuration: PostgresConfiguration, mode: Mode) throws(StoreError) {
+        self.configuration = configuration
+        schema = configuration.schema
+        bridge = Bridge()
+        do {
+            let session = try Session.connect(configuration, bridge: bridge)
+            self.session = session
+            if mode == .create {
+                migrated = try Schema.migrate(session, schema: schema)
+            } else {
+                try check(session, mode: mode)
+            }
+        } catch {
+            session?.close()
+            session = nil
+            bridge.shutdown()
+            throw Failure.message(for: error, configuration: configuration, during: .connect)
+        }
+    }
+
+    deinit {
+        session?.close()
+        bridge.shutdown()
+    }
+
+    /// Closes the connection; later calls reconnect.
+    public func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        session?.close()
+        session = nil
+    }
+
+    /// Deletes the store: its schema with every table in it (for throwaway stores, such as tests'). Waits for
+    /// writers to finish first.
+    public func drop() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let session = try currentSession()
+        do {
+            try session.execute("BEGIN")
+            try session.execute("SELECT pg_advisory_xact_lock(\(Schema.lockKey(schema)))")
+            try session.execute("DROP SCHEMA IF EXISTS \(Schema.quoted(schema)) CASCADE")
+            try session.execute("COMMIT")
+        } catch {
+            try? session.execute("ROLLBACK")
+            throw Failure.message(for: error, configuration: configuration, during: .write)
+        }
+    }
+
+    private func check(_ session: Session, mode: Mode) throws {
+        switch try Schema.state(session, schema: schema) {
+        case .missing:
+            throw StoreError("\(configuration) holds no ozgtrack store: create one with 'ozgtrack init'")
+        case .foreign:
+            throw StoreError("\(configuration): the schema '\(schema)' holds other tables and no ozgtrack store")
+        case .version(let version) where version > Schema.version:
+            throw StoreError(Schema.newerMessage(configuration, version: version, action: mode == .read ? "read" : "change"))
+        case .version(let version) where version < Schema.version:
+            if mode == .read {
+                throw StoreError("\(configuration) has an older schema: run 'ozgtrack init' once to upgrade it")
+            }
+            _ = try Schema.migrate(session, schema: schema)
+        case .version:
+            break
+        }
+    }
+
+    /// The open session, reconnecting when the last one was lost.
+    private func currentSession() throws -> Session {
+        if let session, !session.isClosed { return session }
+        session?.close()
+        let fresh = try Session.connect(configuration, bridge: bridge)
+        session = fresh
+        return fresh
+    }
+
+    public func read<T>(_ body: (PostgresReader) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        let session = try currentSession()
+        do {
+            try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try session.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+            let reader = PostgresReader(session: session, schema: schema)
+            let result: T
+            do {
+                result = try body(reader)
+            } catch {
+                reader.closeStreams()
+                try? session.execute("ROLLBACK")
+                throw error
+            }
+            reader.closeStreams()
+            try session.execute("COMMIT")
+            return result
+        } catch let error where error is PSQLError || error is ConnectionLost {
+            throw Failure.message(for: error, configuration: configuration, during: .read)
+        }
+    }
+
+    public func write<T>(_ body: (PostgresWriter) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        let session = try currentSession()
+        do {
+            try session.execute("BEGIN")
+            try session.execute("SET LOCAL lock_timeout = '120s'")
+            try session.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+            try session.execute("SELECT pg_advisory_xact_lock(\(Schema.lockKey(schema)))")
+            let writer = PostgresWriter(session: session, schema: schema)
+            let result: T
+            do {
+                result = try body(writer)
+                writer.closeStreams()
+                try writer.finish()
+            } catch {
+                writer.closeStreams()
+                try? session.execute("ROLLBACK")
+                throw error
+            }
+            do {
+                try session.execute("COMMIT")
+            } catch let error where (error as? PSQLError).map({ $0.code != .server }) ?? (error is ConnectionLost) {
+                // The connection broke while the server committed: only the server knows the outcome.
+                throw StoreError(
+                    "\(configuration): the connection was lost while the server committed this write: it may or may not "
+                        + "have been recorded (see 'ozgtrack history')")
+            }
+            return result
+        } catch let error where error is PSQLError || error is ConnectionLost {
+            // A lost connection ends the transaction on the server: nothing of it was committed.
+            throw Failure.message(for: error, configuration: configuration, during: .write)
+        }
+    }
+}
+
+/// Reads one snapshot (inside ``PostgresBackend/read(_:)``).
+public class PostgresReader: BackendReader {
+    let session: Session
+    let schema: String
+    let table: String
+    private var streams: [PostgresVersionStream] = []
+    private var cursorCount = 0
+
+    init(session: Session, schema: String) {
+        self.session = session
+        self.schema = schema
+        table = Schema.quoted(schema) + ".record_version"
+    }
+
+    static let versionColumns =
+        "region, ozg_id, batch, status, maturity, maturity_model, planned, online_since, url, solution, note"
+
+    /// Called before every read of versions: a writer sends what it collected first.
+    func prepare(for key: RecordKey?) throws {}
+
+    public func batches() throws -> [BatchRow] {
+        try session.rows("SELECT id, at, actor, source, command FROM \(Schema.quoted(schema)).batch ORDER BY id", PostgresBindings(), Self.batch)
+    }
+
+    public func latestBatch() throws -> BatchRow? {
+        try session.rows(
+            "SELECT id, at, actor, source, command FROM \(Schema.quoted(schema)).batch ORDER BY id DESC LIMIT 1", PostgresBindings(),
+            Self.batch
+        ).first
+    }
+
+    @Sendable static func batch(_ row: PostgresRow) throws -> BatchRow {
+        let cells = row.makeRandomAccess()
+        return BatchRow(
+            id: Cell.int(cells[0]) ?? 0, at: Date(timeIntervalSince1970: Double(Cell.int(cells[1]) ?? 0) / 1000),
+            actor: Cell.text(cells[2]) ?? "", source: Cell.text(cells[3]) ?? "", command: Cell.text(cells[4]) ?? "")
+    }
+
+    public func hasVersions() throws -> Bool {
+        return try session.rows("SELECT 1 FROM \(table) LIMIT 1") { _ in true }.first ?? false
+    }
+
+    /// The newest versions of one region up to a batch bound, by OZG-ID: an import asks for every row, mostly
+    /// region by region, so a whole region is fetched once its second key is asked for.
+    struct RegionBlock {
+        var region: RegionKey
+        var maxBatch: Int
+        var versions: [Int: StoredVersion]
+    }
+    var block: RegionBlock?
+    /// The region of the previous look-up.
+    private var lastLookup: RegionKey?
+
+    public func latestVersion(of key: RecordKey, maxBatch: Int) throws -> StoredVersion? {
+        if let block, block.region == key.region, block.maxBatch == maxBatch {
+            return block.versions[key.service.value]
+        }
+        try prepare(for: key)
+        let sequential = lastLookup == key.region
+        lastLookup = key.region
+        var binds = PostgresBindings()
+        binds.append(PackedRegionKey(key.region).rawValue)
+        binds.append(maxBatch)
+        if sequential {
+            try prepare(region: key.region)
+            let versions = try session.rows(
+                "SELECT DISTINCT ON (ozg_id) \(Self.versionColumns) FROM \(table) WHERE region = $1 AND batch <= $2 "
+                    + "ORDER BY ozg_id, batch DESC", binds
+            ) { row in
+                var decoder = VersionDecoder()
+                return try decoder.decode(row)
+            }
+            var loaded = RegionBlock(region: key.region, maxBatch: maxBatch, versions: [:])
+            for version in versions { loaded.versions[version.key.service.value] = version }
+            block = loaded
+            return loaded.versions[key.service.value]
+        }
+        binds.append(Int32(key.service.value))
+        return try session.rows(
+            "SELECT \(Self.versionColumns) FROM \(table) WHERE region = $1 AND batch <= $2 AND ozg_id = $3 "
+                + "ORDER BY batch DESC LIMIT 1", binds
+        ) { row in
+            var decoder = VersionDecoder()
+            return try decoder.decode(row)
+        }.first
+    }
+
+    /// Called before a whole region is read from the history: a writer appends what it has of that region.
+    func prepare(region: RegionKey) throws {}
+
+    public func versions(_ selection: VersionSelection) throws -> PostgresVersionStream {
+        try prepare(for: nil)
+        var conditions: [String] = []
+        switch selection.regions {
+        case .all:
+            break
+        case .prefix(let prefix):
+            let range = PackedRegionKey.range(prefix: prefix)
+            conditions.append("region >= \(range.lowerBound) AND region < \(range.upperBound)")
+        case .exact(let key):
+            conditions.append("region = \(PackedRegionKey(key).rawValue)")
+        case .higherLevels:
+            conditions.append("region % 16 <> 8")
+        }
+        if let service = selection.service { conditions.append("ozg_id = \(service.value)") }
+        if let maxBatch = selection.maxBatch { conditions.append("batch <= \(maxBatch)") }
+        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        cursorCount += 1
+        let name = "ozgtrack_versions_\(cursorCount)"
+        try session.execute(
+            "DECLARE \(name) NO SCROLL CURSOR FOR SELECT \(Self.versionColumns) FROM \(table)\(filter) "
+                + "ORDER BY region, ozg_id, batch")
+        let stream = PostgresVersionStream(session: session, cursor: name)
+        streams.append(stream)
+        return stream
+    }
+
+    /// Stops every stream's fetching before the transaction ends.
+    func closeStreams() {
+        for stream in streams { stream.close() }
+        streams.removeAll()
+    }
+}
+
+/// Reads and appends inside one write transaction (inside ``PostgresBackend/write(_:)``).
+public final class PostgresWriter: PostgresReader, BackendWriter {
+    /// Versions collected as COPY text, not yet sent.
+    private var pending = ByteBuffer()
+    private var pendingCount = 0
+    /// Versions sent to the staging table, not yet appended to the history.
+    private var stagedCount = 0
+    /// The keys of versions not yet in the history (pending or staged): a read of one of them appends first.
+    private var unmerged = Set<Int>()
+    /// The regions of those versions.
+    private var unmergedRegions = Set<Int>()
+    private var stagingReady = false
+    private var mergedTotal = 0
+
+    /// Send collected versions when they reach this many bytes.
+    static let pageBytes = 4 << 20
+    /// Append staged versions to the history when this many keys wait (bounds the memory of `unmerged`).
+    static let mergeLimit = 500_000
+
+    static func packed(_ key: RecordKey) -> Int { PackedRegionKey(key.region).rawValue << 17 | key.service.value }
+
+    override func prepare(for key: RecordKey?) throws {
+        if pendingCount == 0 && stagedCount == 0 { return }
+        if let key, !unmerged.contains(Self.packed(key)) { return }
+        try merge()
+    }
+
+    override func prepare(region: RegionKey) throws {
+        if unmergedRegions.contains(PackedRegionKey(region).rawValue) { try merge() }
+    }
+
+    public override func hasVersions() throws -> Bool {
+        if pendingCount > 0 || stagedCount > 0 { return true }
+        return try super.hasVersions()
+    }
+
+    public func appendBatch(_ batch: NewBatch) throws -> Int {
+        var binds = PostgresBindings()
+        binds.append(BatchTimeline.milliseconds(batch.at))
+        binds.append(batch.actor)
+        binds.append(batch.source)
+        binds.append(batch.command)
+        let ids = try session.rows(
+            "INSERT INTO \(Schema.quoted(schema)).batch (id, at, actor, source, command) "
+                + "SELECT coalesce(max(id), 0) + 1, $1, $2, $3, $4 FROM \(Schema.quoted(schema)).batch RETURNING id", binds
+        ) { row in Cell.int(row.makeRandomAccess()[0]) ?? 0 }
+        guard let id = ids.first, id > 0 else { throw StoreError("\(session.configuration): the new batch got no id") }
+        return id
+    }
+
+    public func append(_ versions: [StoredVersion]) throws {
+        for version in versions {
+            CopyText.appendRow(version, to: &pending)
+            unmerged.insert(Self.packed(version.key))
+            unmergedRegions.insert(PackedRegionKey(version.key.region).rawValue)
+            // The cached region sees its own writes.
+            if block?.region == version.key.region, let bound = block?.maxBatch, version.batch <= bound {
+                block?.versions[version.key.service.value] = version
+            }
+        }
+        pendingCount += versions.count
+        if pending.readableBytes >= Self.pageBytes { try send() }
+        if unmerged.count >= Self.mergeLimit { try merge() }
+    }
+
+    /// The COPY still on its way, if any.
+    private var inFlight: ResultBox<Void>?
+
+    /// Sends the collected versions to the staging table with one COPY, without waiting for it: the caller
+    /// collects the next page while the server takes this one (the COPY before is awaited first).
+    private func send() throws {
+        guard pendingCount > 0 else { return }
+        try awaitSent()
+        if !stagingReady {
+            try session.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS ozgtrack_staging (LIKE \(table)) ON COMMIT DELETE ROWS")
+            stagingReady = true
+        }
+        inFlight = session.startCopy(into: "ozgtrack_staging", columns: CopyText.columns, pending)
+        stagedCount += pendingCount
+        pendingCount = 0
+        pending = ByteBuffer()
+        pending.reserveCapacity(Self.pageBytes + (64 << 10))
+    }
+
+    /// Waits for the COPY on its way; rethrows its error.
+    private func awaitSent() throws {
+        guard let box = inFlight else { return }
+        inFlight = nil
+        try box.wait().get()
+    }
+
+    /// Appends the staged versions to the history: one set-based insert.
+    private func merge() throws {
+        try send()
+        try awaitSent()
+        guard stagedCount > 0 else { return }
+        let columns = Self.versionColumns
+        try session.execute("INSERT INTO \(table) (\(columns)) SELECT \(columns) FROM ozgtrack_staging")
+        try session.execute("TRUNCATE ozgtrack_staging")
+        mergedTotal += stagedCount
+        stagedCount = 0
+        unmerged.removeAll(keepingCapacity: false)
+        unmergedRegions.removeAll()
+    }
+
+    /// Appends what is left before the commit; refreshes the planner's statistics after a large import.
+    func finish() throws {
+        try merge()
+        if mergedTotal >= 100_000 { try session.execute("ANALYZE \(table)") }
+    }
+}
+
+/// Decodes version rows; remembers the last region, since rows come in key order.
+struct VersionDecoder {
+    private var lastRegion: (packed: Int, key: RegionKey)?
+
+    mutating func decode(_ row: PostgresRow) throws -> StoredVersion {
+        let cells = row.makeRandomAccess()
+        let packed = Cell.int(cells[0]) ?? -1
+        let region: RegionKey
+        if let lastRegion, lastRegion.packed == packed {
+            region = lastRegion.key
+        } else {
+            guard let key = PackedRegionKey(rawValue: packed) else { throw Self.damaged(packed) }
+            region = key.regionKey
+            lastRegion = (packed, region)
+        }
+        guard let service = Cell.int(cells[1]).flatMap(OZGID.init(value:)), let batch = Cell.int(cells[2]),
+            let status = Cell.int(cells[3]).flatMap(Status.init(code:))
+        else { throw Self.damaged(packed) }
+        let values = RecordValues(
+            status: status, maturity: Cell.int(cells[4]), maturityModel: Cell.int(cells[5]).flatMap(MaturityModel.init(rawValue:)),
+            planned: Cell.int(cells[6]).flatMap(ISODate.init(packed:)), onlineSince: Cell.int(cells[7]).flatMap(ISODate.init(packed:)),
+            url: Cell.text(cells[8]), solution: Cell.text(cells[9]), note: Cell.text(cells[10]))
+        return StoredVersion(key: RecordKey(region: region, service: service), values: values, batch: batch)
+    }
+
+    static func damaged(_ packed: Int) -> StoreError {
+        StoreError("the database holds a record it cannot read (stored region \(packed)): it may be damaged")
+    }
+}
+
+/// Versions in COPY text format: tab-separated, `\N` for NULL, backslash escapes for backslash, tab, CR, LF.
+enum CopyText {
+    static let columns = [
+        "region", "ozg_id", "batch", "status", "maturity", "maturity_model", "planned", "online_since", "url", "solution", "note",
+    ]
+
+    static func appendRow(_ version: StoredVersion, to buffer: inout ByteBuffer) {
+        let values = version.values
+        appendInt(PackedRegionKey(version.key.region).rawValue, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendInt(version.key.service.value, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendInt(version.batch, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendInt(values.status.code, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendInt(values.maturity, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendInt(values.maturityModel?.rawValue, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendInt(values.planned?.packed, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendInt(values.onlineSince?.packed, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendText(values.url, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendText(values.solution, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendText(values.note, to: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    static func appendInt(_ value: Int?, to buffer: inout ByteBuffer) {
+        guard let value else {
+            buffer.writeStaticString("\\N")
+            return
+        }
+        if value >= 0 && value < 10 {
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var magnitude = value.magnitude
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { bytes in
+            repeat {
+                bytes[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            if value < 0 {
+                bytes[23 - count] = UInt8(ascii: "-")
+                count += 1
+            }
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[(24 - count)...]))
+        }
+    }
+
+    static func appendText(_ text: String?, to buffer: inout ByteBuffer) {
+        guard var text else {
+            buffer.writeStaticString("\\N")
+            return
+        }
+        text.withUTF8 { bytes in
+            var start = 0
+            for index in 0..<bytes.count {
+                let escape: UInt8
+                switch bytes[index] {
+                case UInt8(ascii: "\\"): escape = UInt8(ascii: "\\")
+                case UInt8(ascii: "\t"): escape = UInt8(ascii: "t")
+                case UInt8(ascii: "\n"): escape = UInt8(ascii: "n")
+                case UInt8(ascii: "\r"): escape = UInt8(ascii: "r")
+                default: continue
+                }
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start..<index]))
+                buffer.writeInteger(UInt8(ascii: "\\"))
+                buffer.writeInteger(escape)
+                start = index + 1
+            }
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start...]))
+        }
+    }
+}
+
+/// The versions of a server-side cursor, fetched in pages by a task on the event loop while the consumer reads
+/// the page before (at most ``capacity`` pages wait).
+public final class PostgresVersionStream: VersionStream {
+    private let channel: ChunkChannel<[StoredVersion]>
+    private var page: [StoredVersion] = []
+    private var index = 0
+    private var closed = false
+    static let pageSize = 10_000
+    static let capacity = 3
+
+    init(session: Session, cursor: String) {
+        let channel = ChunkChannel<[StoredVersion]>(capacity: Self.capacity)
+        self.channel = channel
+        let connection = session.connection
+        let fetch = PostgresQuery(unsafeSQL: "FETCH FORWARD \(Self.pageSize) FROM \(cursor)")
+        let configuration = session.configuration
+        connection.closeFuture.whenComplete { _ in
+            channel.finish(Failure.message(for: ConnectionLost(), configuration: configuration, during: .read))
+        }
+        session.bridge.start {
+            var decoder = VersionDecoder()
+            do {
+                while true {
+                    var page: [StoredVersion] = []
+                    page.reserveCapacity(Self.pageSize)
+                    for try await row in try await connection.query(fetch, logger: Session.logger) {
+                        page.append(try decoder.decode(row))
+                    }
+                    if page.isEmpty { break }
+                    if !(await channel.put(page)) { break }
+                    if page.count < Self.pageSize { break }
+                }
+                channel.finish(nil)
+            } catch {
+                channel.finish(Failure.message(for: error, configuration: session.configuration, during: .read))
+            }
+        }
+    }
+
+    public func next() throws -> StoredVersion? {
+        if index < page.count {
+            defer { index += 1 }
+            return page[index]
+        }
+        if closed { return nil }
+        guard let next = try channel.take() else {
+            closed = true
+            page = []
+            return nil
+        }
+        page = next
+        index = 1
+        return page.first
+    }
+
+    /// Stops fetching and waits until the fetching task is done (before the transaction ends).
+    func close() {
+        channel.cancel()
+        channel.waitUntilFinished()
+        closed = true
+        page = []
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+import OZGCore
+import PostgresNIO
+
+/// One connection to the server, driven synchronously through a ``Bridge``.
+///
+/// Not thread-safe by itself: ``PostgresStore`` runs one operation at a time on it.
+final class Session: @unchecked Sendable {
+    let bridge: Bridge
+    let configuration: PostgresConfiguration
+    let connection: PostgresConnection
+    /// postgres-nio logs nothing through this logger: the client never writes to the terminal, and no log line
+    /// can carry a connection's password.
+    static let logger = Logger(label: "ozgtrack.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    private init(bridge: Bridge, configuration: PostgresConfiguration, connection: PostgresConnection) {
+        self.bridge = bridge
+        self.configuration = configuration
+        self.connection = connection
+    }
+
+    /// Connects and logs in.
+    static func connect(_ configuration: PostgresConfiguration, bridge: Bridge) throws(StoreError) -> Session {
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            tls = try makeTLS(configuration)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError("\(configuration): the TLS settings cannot be used (\(error))")
+        }
+        var settings: PostgresConnection.Configuration
+        if configuration.usesSocket {
+            settings = .init(
+                unixSocketPath: configuration.socketPath, username: configuration.user, password: configuration.password,
+                database: configuration.database)
+        } else {
+            settings = .init(
+                host: configuration.host, port: configuration.port, username: configuration.user,
+                password: configuration.password, database: configuration.database, tls: tls)
+        }
+        settings.options.connectTimeout = .seconds(Int64(configuration.connectTimeout))
+        settings.options.additionalStartupParameters = [("application_name", "ozgtrack")]
+        if configuration.sslMode == .verifyFull { settings.options.tlsServerName = configuration.host }
+        let frozen = settings
+        do {
+            let connection = try bridge.run {
+                try await PostgresConnection.connect(on: bridge.loop, configuration: frozen, id: 1, logger: Session.logger)
+            }
+            return Session(bridge: bridge, configuration: configuration, connection: connection)
+        } catch {
+            throw Failure.message(for: error, configuration: configuration, during: .connect)
+        }
+    }
+
+    private static func makeTLS(_ configuration: PostgresConfiguration) throws -> PostgresConnection.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch configuration.sslMode {
+        case .disable:
+            return .disable
+        case .allow, .prefer, .require:
+            tls.certificateVerification = .none
+        case .verifyCA:
+            tls.certificateVerification = .noHostnameVerification
+        case .verifyFull:
+            tls.certificateVerification = .fullVerification
+        }
+        if let file = configuration.sslRootCertificate {
+            tls.trustRoots = .file(file)
+        }
+        let context = try NIOSSLContext(configuration: tls)
+        switch configuration.sslMode {
+        case .allow, .prefer: return .prefer(context)
+        default: return .require(context)
+        }
+    }
+
+    /// Runs one statement and discards its rows.
+    func execute(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws {
+        let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+        let connection = self.connection
+        try bridge.run(failingOn: connection.closeFuture) { _ = try await connection.query(query, logger: Session.logger).collect() }
+    }
+
+    /// Runs a query and returns its rows, decoded on the event loop by `decode`.
+    func rows<T: Sendable>(_ sql: String, _ binds: PostgresBindings = PostgresBindings(), _ decode: @escaping @Sendable (PostgresRow) throws -> T)
+        throws -> [T]
+    {
+        let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+        let connection = self.connection
+        return try bridge.run(failingOn: connection.closeFuture) {
+            var result: [T] = []
+            for try await row in try await connection.query(query, logger: Session.logger) {
+                result.append(try decode(row))
+            }
+            return result
+        }
+    }
+
+    /// Sends `data` (COPY text format) into `table`.
+    func copy(into table: String, columns: [String], _ data: ByteBuffer) throws {
+        let connection = self.connection
+        try bridge.run(failingOn: connection.closeFuture) {
+            try await connection.copyFrom(table: table, columns: columns, logger: Session.logger) { writer in
+                try await writer.write(data)
+            }
+        }
+    }
+
+    /// Starts sending `data` (COPY text format) into `table`; the box receives the outcome.
+    func startCopy(into table: String, columns: [String], _ data: ByteBuffer) -> ResultBox<Void> {
+        let connection = self.connection
+        let box = ResultBox<Void>()
+        connection.closeFuture.whenComplete { _ in box.set(.failure(ConnectionLost())) }
+        bridge.start {
+            do {
+                try await connection.copyFrom(table: table, columns: columns, logger: Session.logger) { writer in
+                    try await writer.write(data)
+                }
+                box.set(.success(()))
+            } catch {
+                box.set(.failure(error))
+            }
+        }
+        return box
+    }
+
+    /// Whether the connection is still open.
+    var isClosed: Bool { connection.isClosed }
+
+    /// Closes the connection (a transaction still open is rolled back by the server).
+    func close() {
+        let connection = self.connection
+        try? bridge.run { try await connection.close() }
+    }
+}
+
+/// A value of a result cell, decoded from postgres-nio's binary format without going through `PostgresDecodable`.
+enum Cell {
+    static func int(_ cell: PostgresCell) -> Int? {
+        guard var bytes = cell.bytes else { return nil }
+        switch bytes.readableBytes {
+        case 8: return bytes.readInteger(as: Int64.self).map(Int.init)
+        case 4: return bytes.readInteger(as: Int32.self).map(Int.init)
+        case 2: return bytes.readInteger(as: Int16.self).map(Int.init)
+        default: return nil
+        }
+    }
+
+    static func text(_ cell: PostgresCell) -> String? {
+        guard let bytes = cell.bytes else { return nil }
+        return bytes.getString(at: bytes.readerIndex, length: bytes.readableBytes)
+    }
+}
+
+/// What was being done when the server or the connection failed: chooses the words of the message.
+enum Operation {
+    case connect, read, write
+}
+
+/// Turns client and server errors into one clear ``StoreError``, naming the server without the password.
+enum Failure {
+    /// SQLSTATE codes the store reacts to.
+    enum State {
+        static let invalidPassword = "28P01"
+        static let invalidAuthorization = "28000"
+        static let unknownDatabase = "3D000"
+        static let lockNotAvailable = "55P03"
+        static let insufficientPrivilege = "42501"
+        static let diskFull = "53100"
+        static let adminShutdown = "57P01"
+        static let crashShutdown = "57P02"
+        static let cannotConnectNow = "57P03"
+        static let readOnlyTransaction = "25006"
+        static let tooManyConnections = "53300"
+    }
+
+    static func message(for error: any Error, configuration: PostgresConfiguration, during operation: Operation) -> StoreError {
+        if let error = error as? StoreError { return error }
+        let server = configuration.description
+        let nothing = operation == .write ? ": nothing was written" : ""
+        if error is ConnectionLost { return StoreError("\(server): the connection to the server was lost\(nothing)") }
+        guard let error = error as? PSQLError else {
+            if error is CancellationError { return StoreError("\(server): the operation was cancelled\(nothing)") }
+            return StoreError("\(server): \(String(describing: error))\(nothing)")
+        }
+        switch error.code {
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            let text = error.serverInfo?[.message] ?? "error"
+            switch state {
+            case State.invalidPassword, State.invalidAuthorization:
+                return StoreError(
+                    "\(server): the server refused the login of '\(configuration.user)' (\(text)): check the user name and password")
+            case State.unknownDatabase:
+                return StoreError("\(server): the database '\(configuration.database)' does not exist")
+            case State.lockNotAvailable:
+                return StoreError("\(server) stayed locked by another process for too long\(nothing); try again")
+            case State.insufficientPrivilege, State.readOnlyTransaction:
+                return StoreError("\(server): permission denied (\(text))\(nothing)")
+            case State.diskFull:
+                return StoreError("\(server): the server's disk is full\(nothing)")
+            case State.adminShutdown, State.crashShutdown, State.cannotConnectNow:
+                return StoreError("\(server): the server is shutting down or starting up (\(text))\(nothing)")
+            case State.tooManyConnections:
+                return StoreError("\(server): the server has no free connection slot (\(text)); try again")
+            default:
+                return StoreError("\(server): \(text) (SQLSTATE \(state))\(nothing)")
+            }
+        case .authMechanismRequiresPassword:
+            return StoreError("\(server): the server asks for a password for '\(configuration.user)' and none was given")
+        case .unsupportedAuthMechanism, .saslError:
+            return StoreError("\(server): the login of '\(configuration.user)' failed (authentication method not supported or refused)")
+        case .sslUnsupported:
+            return StoreError("\(server): the server does not offer TLS, which sslmode=\(configuration.sslMode.rawValue) asks for")
+        case .failedToAddSSLHandler, .receivedUnencryptedDataAfterSSLRequest:
+            return StoreError("\(server): the TLS handshake failed")
+        case .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
+            return StoreError("\(server): the connection to the server was lost\(nothing)")
+        case .connectionError:
+            if operation != .connect {
+                return StoreError("\(server): the connection to the server was lost\(nothing)")
+            }
+            return StoreError("\(server): cannot connect: \(connectionProblem(error.underlying, configuration))")
+        default:
+            return StoreError("\(server): \(error.code)\(nothing)")
+        }
+    }
+
+    /// Why a connection could not be made, in words.
+    static func connectionProblem(_ error: (any Error)?, _ configuration: PostgresConfiguration) -> String {
+        var cause = error
+        if let failure = cause as? NIOConnectionError {
+            if failure.dnsAError != nil || failure.dnsAAAAError != nil {
+                return "the host name '\(configuration.host)' is not known"
+            }
+            cause = failure.connectionErrors.first?.error
+        }
+        if let channel = cause as? ChannelError, case .connectTimeout = channel {
+            return "no answer within \(configuration.connectTimeout) s"
+        }
+        if let io = cause as? IOError {
+            switch io.errnoCode {
+            case ECONNREFUSED:
+                return configuration.usesSocket
+                    ? "no server is listening on the socket \(configuration.socketPath)"
+                    : "connection refused: no server is listening on \(configuration.host):\(configuration.port)"
+            case ENOENT:
+                return "there is no socket \(configuration.socketPath)"
+            case ETIMEDOUT:
+                return "the connection timed out"
+            default:
+                return "\(String(cString: strerror(io.errnoCode)))"
+            }
+        }
+        if let ssl = cause as? NIOSSLError { return "the TLS handshake failed (\(ssl))" }
+        return cause.map { String(describing: $0) } ?? "unknown reason"
+    }
+}
