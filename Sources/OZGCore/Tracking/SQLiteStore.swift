@@ -40,7 +40,7 @@ public final class SQLiteStore: TrackingStore {
 
     /// The file's path.
     public let path: String
-    private let queue: DatabaseQueue
+    let queue: DatabaseQueue
 
     /// Opens the store.
     /// - Parameters:
@@ -148,6 +148,7 @@ public final class SQLiteStore: TrackingStore {
                         WHERE region % 16 <> 8;
                     """)
         }
+        registerTokenMigration(&migrator)
         return migrator
     }
 
