@@ -17,13 +17,15 @@ struct AccessTests {
     func roleScopeMatrix() async throws {
         try await withDatabase { directory in
             let tokens = [
-                "read": try createToken("Leser Böblingen", scope: "08115", role: "read", in: directory),
-                "write": try createToken("Kreis Böblingen", scope: "08115", role: "write", in: directory),
-                "admin": try createToken("Ministerium", scope: nil, role: "admin", in: directory),
+                "read": try await createToken("Leser Böblingen", scope: "08115", role: "read", in: directory),
+                "write": try await createToken("Kreis Böblingen", scope: "08115", role: "write", in: directory),
+                "admin": try await createToken("Ministerium", scope: nil, role: "admin", in: directory),
             ]
-            let server = try Server(directory: directory, arguments: ["--rate-limit", "0"])
+            let server = try await Server.start(directory: directory, arguments: ["--rate-limit", "0"])
+            let catalogue = try #require(try await http("GET", server, "/api/v1/catalogue", token: tokens["admin"]).json() as? [[String: Any]])
+            let services = catalogue.compactMap { $0["ozgID"] as? String }
             for (index, entry) in Self.matrix.enumerated() {
-                let ozgID = String(10001 + index)
+                let ozgID = services[index]
                 let response = try await http(
                     "PUT", server, "/api/v1/status/\(entry.region)/\(ozgID)", token: tokens[entry.role],
                     body: try jsonBody(["status": "online", "url": "https://example.org/\(index)"]), contentType: "application/json")
@@ -39,46 +41,46 @@ struct AccessTests {
                     if entry.expected != 200 { #expect(response.header("Content-Type") == "application/problem+json") }
                 }
             }
-            #expect(server.terminate() == 0)
+            #expect(try await server.terminate() == 0)
         }
     }
 
     @Test("Reads need a token unless --public-read; an unknown token is refused even for reads")
     func readsNeedToken() async throws {
         try await withDatabase { directory in
-            let token = try createToken("Leser", scope: nil, role: "read", in: directory)
-            let closed = try Server(directory: directory)
+            let token = try await createToken("Leser", scope: nil, role: "read", in: directory)
+            let closed = try await Server.start(directory: directory)
             #expect(try await http("GET", closed, "/api/v1/status/08115001").status == 401)
             #expect(try await http("GET", closed, "/api/v1/status/08115001", token: token).status == 200)
             #expect(try await http("GET", closed, "/api/v1/status/08115001", token: "ozgt_wrong").status == 401)
             #expect(try await http("GET", closed, "/healthz").status == 200)
-            #expect(closed.terminate() == 0)
-            let open = try Server(directory: directory, arguments: ["--public-read"])
+            #expect(try await closed.terminate() == 0)
+            let open = try await Server.start(directory: directory, arguments: ["--public-read"])
             #expect(try await http("GET", open, "/api/v1/status/08115001").status == 200)
             #expect(try await http("GET", open, "/api/v1/status/08115001", token: "ozgt_wrong").status == 401)
             let write = try await http(
                 "PUT", open, "/api/v1/status/08115001/10001", body: try jsonBody(["status": "online"]), contentType: "application/json")
             #expect(write.status == 401)
-            #expect(open.terminate() == 0)
+            #expect(try await open.terminate() == 0)
         }
     }
 
     @Test("A revoked token stops working at once; secrets never reach the log or an error")
     func revocationAndSecrecy() async throws {
         try await withDatabase { directory in
-            let token = try createToken("Kreis Böblingen", scope: "08115", role: "write", in: directory)
-            let server = try Server(directory: directory)
+            let token = try await createToken("Kreis Böblingen", scope: "08115", role: "write", in: directory)
+            let server = try await Server.start(directory: directory)
             let body = try jsonBody(["status": "planned"])
             let first = try await http("PUT", server, "/api/v1/status/08115001/10001", token: token, body: body, contentType: "application/json")
             #expect(first.status == 200)
-            let list = try ozgtrack(["token", "list", "--db", "db.sqlite", "--format", "json"], in: directory)
+            let list = try await ozgtrack(["token", "list", "--db", "db.sqlite", "--format", "json"], in: directory)
             #expect(list.stdout.contains("Kreis Böblingen"))
             #expect(!list.stdout.contains(token))
-            #expect(try ozgtrack(["token", "revoke", "--db", "db.sqlite", "Kreis Böblingen"], in: directory).status == 0)
+            #expect(try await ozgtrack(["token", "revoke", "--db", "db.sqlite", "Kreis Böblingen"], in: directory).status == 0)
             let second = try await http("PUT", server, "/api/v1/status/08115001/10001", token: token, body: body, contentType: "application/json")
             #expect(second.status == 401)
             #expect(!second.text.contains(token))
-            #expect(server.terminate() == 0)
+            #expect(try await server.terminate() == 0)
             #expect(!server.log.contains(token))
             #expect(!server.log.contains(String(token.dropFirst(5))))
         }
@@ -87,15 +89,15 @@ struct AccessTests {
     @Test("token create refuses a duplicate name, an unknown role and a scope outside the registry")
     func tokenCreateRefusals() async throws {
         try await withDatabase { directory in
-            _ = try createToken("Kreis Böblingen", scope: "08115", role: "write", in: directory)
-            let duplicate = try ozgtrack(
+            _ = try await createToken("Kreis Böblingen", scope: "08115", role: "write", in: directory)
+            let duplicate = try await ozgtrack(
                 ["token", "create", "--db", "db.sqlite", "--name", "Kreis Böblingen", "--scope", "08115", "--role", "write"], in: directory)
             #expect(duplicate.status == 2)
             #expect(duplicate.stderr.contains("exists already"))
-            let role = try ozgtrack(["token", "create", "--db", "db.sqlite", "--name", "X", "--role", "owner"], in: directory)
+            let role = try await ozgtrack(["token", "create", "--db", "db.sqlite", "--name", "X", "--role", "owner"], in: directory)
             #expect(role.status == 2)
             #expect(role.stderr.contains("--role"))
-            let scope = try ozgtrack(["token", "create", "--db", "db.sqlite", "--name", "Y", "--scope", "08999"], in: directory)
+            let scope = try await ozgtrack(["token", "create", "--db", "db.sqlite", "--name", "Y", "--scope", "08999"], in: directory)
             #expect(scope.status == 2)
             #expect(scope.stderr.contains("--scope"))
         }

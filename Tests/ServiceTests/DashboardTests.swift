@@ -7,8 +7,8 @@ struct DashboardTests {
     @Test("Pages carry an ETag keyed to the latest change: 304 until something is written")
     func etag() async throws {
         try await withDatabase { directory in
-            let token = try createToken("Ministerium", scope: nil, role: "admin", in: directory)
-            let server = try Server(directory: directory, arguments: ["--public-read"])
+            let token = try await createToken("Ministerium", scope: nil, role: "admin", in: directory)
+            let server = try await Server.start(directory: directory, arguments: ["--public-read"])
             let first = try await http("GET", server, "/region/08115")
             #expect(first.status == 200, "\(first.text.prefix(300))")
             let etag = try #require(first.header("ETag"))
@@ -21,7 +21,7 @@ struct DashboardTests {
             let changed = try await http("GET", server, "/region/08115", headers: ["If-None-Match": etag])
             #expect(changed.status == 200)
             #expect(changed.header("ETag") != etag)
-            #expect(server.terminate() == 0)
+            #expect(try await server.terminate() == 0)
         }
     }
 
@@ -33,7 +33,7 @@ struct DashboardTests {
             return
         }
         try await withDatabase { directory in
-            let server = try Server(directory: directory, arguments: ["--public-read"])
+            let server = try await Server.start(directory: directory, arguments: ["--public-read"])
             let process = Process()
             process.executableURL = URL(fileURLWithPath: browser)
             process.arguments = [
@@ -45,18 +45,20 @@ struct DashboardTests {
             let err = Pipe()
             process.standardOutput = out
             process.standardError = err
-            try process.run()
-            let group = DispatchGroup()
-            nonisolated(unsafe) var errData = Data()
-            group.enter()
-            DispatchQueue.global().async {
-                errData = err.fileHandleForReading.readDataToEndOfFile()
-                group.leave()
+            let (dom, log) = try await offload { () throws -> (String, String) in
+                try process.run()
+                let group = DispatchGroup()
+                nonisolated(unsafe) var errData = Data()
+                group.enter()
+                DispatchQueue.global().async {
+                    errData = err.fileHandleForReading.readDataToEndOfFile()
+                    group.leave()
+                }
+                let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                group.wait()
+                process.waitUntilExit()
+                return (dom, String(decoding: errData, as: UTF8.self))
             }
-            let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            group.wait()
-            process.waitUntilExit()
-            let log = String(decoding: errData, as: UTF8.self)
             #expect(dom.contains("</html>"), "\(log.suffix(2000))")
             let consoleErrors = log.split(separator: "\n").filter { $0.contains("CONSOLE") && ($0.contains("ERROR") || $0.contains("Uncaught")) }
             #expect(consoleErrors.isEmpty, "\(consoleErrors)")
@@ -65,7 +67,7 @@ struct DashboardTests {
             for match in dom.matches(of: /(?:src|href)="(https?:\/\/[^"]+)"/) {
                 #expect(String(match.1).hasPrefix(server.base.absoluteString), "external reference \(match.1)")
             }
-            #expect(server.terminate() == 0)
+            #expect(try await server.terminate() == 0)
         }
     }
 }

@@ -5,7 +5,7 @@ import Testing
 @Suite("Service: OpenAPI conformance")
 struct OpenAPITests {
     @Test("scripts/openapi-check.sh: every documented operation answers as described")
-    func conformance() throws {
+    func conformance() async throws {
         guard executable(named: "schemathesis") != nil || executable(named: "st") != nil else {
             if quickMode { return }
             Issue.record("schemathesis is not installed (pip install schemathesis); OZGTRACK_QUICK=1 skips this test")
@@ -21,9 +21,12 @@ struct OpenAPITests {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try await offload { () throws -> String in
+            try process.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return text
+        }
         #expect(process.terminationStatus == 0, "\(text.suffix(4000))")
     }
 }

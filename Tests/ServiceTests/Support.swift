@@ -36,9 +36,21 @@ struct Run {
     var stderr: String
 }
 
+/// Runs `body` on a thread of its own: waiting for a process must never hold one of the few threads that Swift's
+/// concurrency runs on (on two cores, two blocked tests would starve every HTTP response).
+func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// Runs `ozgtrack` with `arguments` in `directory`.
 @discardableResult
-func ozgtrack(_ arguments: [String], in directory: URL) throws -> Run {
+func ozgtrack(_ arguments: [String], in directory: URL) async throws -> Run {
+    try await offload { try runBinary(arguments, in: directory) }
+}
+
+private func runBinary(_ arguments: [String], in directory: URL) throws -> Run {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
@@ -70,16 +82,16 @@ func withDatabase<R>(_ body: (URL) async throws -> R) async throws -> R {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("ozgtrack-serve-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: url) }
-    let run = try ozgtrack(["init", "--db", url.appendingPathComponent("db.sqlite").path], in: url)
+    let run = try await ozgtrack(["init", "--db", url.appendingPathComponent("db.sqlite").path], in: url)
     #expect(run.status == 0, "\(run.stderr)")
     return try await body(url)
 }
 
 /// Creates a token and returns its secret.
-func createToken(_ name: String, scope: String?, role: String, in directory: URL) throws -> String {
+func createToken(_ name: String, scope: String?, role: String, in directory: URL) async throws -> String {
     var arguments = ["token", "create", "--db", "db.sqlite", "--name", name, "--role", role]
     if let scope { arguments += ["--scope", scope] }
-    let run = try ozgtrack(arguments, in: directory)
+    let run = try await ozgtrack(arguments, in: directory)
     #expect(run.status == 0, "\(run.stderr)")
     return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }
@@ -93,7 +105,11 @@ final class Server: @unchecked Sendable {
     private let output = Pipe()
 
     /// Starts the server on the database in `directory` and waits until it listens.
-    init(directory: URL, arguments: [String] = []) throws {
+    static func start(directory: URL, arguments: [String] = []) async throws -> Server {
+        try await offload { try Server(directory: directory, arguments: arguments) }
+    }
+
+    private init(directory: URL, arguments: [String]) throws {
         self.directory = directory
         process.executableURL = binary
         process.arguments = ["serve", "--db", "db.sqlite", "--port", "0"] + arguments
@@ -119,7 +135,7 @@ final class Server: @unchecked Sendable {
         // Keep draining stderr so that logging never blocks the server.
         let handle = errors.fileHandleForReading
         let log = directory.appendingPathComponent("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let sink = try FileHandle(forWritingTo: log)
         handle.readabilityHandler = { handle in
             let data = handle.availableData
@@ -133,10 +149,13 @@ final class Server: @unchecked Sendable {
     var log: String { (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? "" }
 
     /// Sends SIGTERM and waits for the exit status.
-    func terminate() -> Int32 {
+    func terminate() async throws -> Int32 {
+        let process = self.process
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
-        return process.terminationStatus
+        return try await offload {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
     }
 
     deinit {
