@@ -43,7 +43,7 @@ extension ReportExporter {
 public enum BuiltinExporters {
     /// Every built-in exporter, with default options.
     public static var all: [any ReportExporter] {
-        [XMLExporter(), CSVExporter(), MarkdownExporter(), JSONExporter(), JSONLinesExporter()]
+        [XMLExporter(), CSVExporter(), MarkdownExporter(), JSONExporter(), JSONLinesExporter(), HTMLExporter()]
     }
 }
 

@@ -1,7 +1,8 @@
 public import OZGCore
 
 /// One JSON document for scripts (schema `ozgtrack-report/1`):
-/// `{"schema": "ozgtrack-report/1", "header": {…}, "rows": [{…}, …], "summary": {…}}`.
+/// `{"schema": "ozgtrack-report/1", "header": {…}, "rows": [{…}, …], "summary": {…}, "trend": {"points": […]}}`
+/// (`summary.solutions` and `trend` are additions within version 1).
 ///
 /// Rows are written as they come (the document is never held in memory); the row keys are listed in
 /// `ReportRowJSON`, header and summary keys follow `ReportHeader` and `ReportSummary`. Keys within
@@ -34,6 +35,8 @@ public struct JSONExporter: ReportExporter {
         let summary = try report.summary()
         out.append("\n],\n\"summary\": ")
         out.append(try ReportJSON.summary(summary, pretty: true))
+        out.append(",\n\"trend\": ")
+        out.append(try JSON.encode(try report.trend(), pretty: true))
         out.append("\n}\n")
         try out.flush()
     }
@@ -68,7 +71,8 @@ public struct JSONLinesExporter: ReportExporter {
             try out.flushIfFull()
         }
         let summary = try ReportJSON.summary(try report.summary(), pretty: false)
-        out.append("{\"type\":\"summary\"," + summary.dropFirst() + "\n")
+        let trend = try JSON.encode(try report.trend(), pretty: false)
+        out.append("{\"type\":\"summary\",\"trend\":" + trend + "," + summary.dropFirst() + "\n")
         try out.flush()
     }
 }

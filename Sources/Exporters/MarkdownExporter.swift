@@ -98,6 +98,7 @@ public struct MarkdownExporter: ReportExporter {
             text += "\n### Reifegrade (eigene Einträge)\n\n" + Self.row(["Modell", "Stufe", "Anzahl"]) + Self.rule([true, true, true])
             for bucket in summary.maturity { text += Self.row([String(bucket.model), String(bucket.level), String(bucket.count)]) }
         }
+        text += Self.aggregates(trend: try report.trend(), solutions: summary.solutions)
         try sink.write(text)
         if let details {
             try writeCoverage(summary, catalogue: catalogue, to: sink)

@@ -16,7 +16,7 @@ struct GoldenTests {
     @Test(
         "each built-in format, for a Verband (several units) and for one Gemeinde",
         arguments: [
-            ("xml", "xml"), ("csv", "csv"), ("markdown", "md"), ("json", "json"), ("jsonl", "jsonl"),
+            ("xml", "xml"), ("csv", "csv"), ("markdown", "md"), ("json", "json"), ("jsonl", "jsonl"), ("html", "html"),
         ])
     func golden(format: String, fileExtension: String) throws {
         let fixture = try Fixture()

@@ -26,7 +26,14 @@ struct XMLRoundTripTests {
         #expect(summary.inserted == occurrences(of: " status=\"", in: exported), "\(name)")
         #expect(summary.inserted > 0)
         let again = try second.exportXML(query)
-        #expect(again == exported, "\(name)")
+        // The trend (`verlauf`) shows the history of the database, which an import starts anew: everything else is
+        // the same, byte for byte.
+        #expect(withoutTrend(again) == withoutTrend(exported), "\(name)")
+    }
+
+    private func withoutTrend(_ text: String) -> String {
+        guard let start = text.range(of: "<verlauf>"), let end = text.range(of: "</verlauf>") else { return text }
+        return text.replacingCharacters(in: start.lowerBound..<end.upperBound, with: "")
     }
 
     @Test("importing the same report again changes nothing")

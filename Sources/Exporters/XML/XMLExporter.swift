@@ -41,7 +41,7 @@ public struct XMLExporter: ReportExporter {
             let services = report.catalogue.services.services.filter { report.query.filter.includes($0) }
             try body.header(report.header, services: services)
             try body.entries(rows)
-            try body.summary(try report.summary())
+            try body.summary(try report.summary(), trend: try report.trend())
             try writer.newline(0)
             try writer.finish()
         }
@@ -232,7 +232,7 @@ struct XMLReportBody {
         }
     }
 
-    func summary(_ summary: ReportSummary) throws {
+    func summary(_ summary: ReportSummary, trend: ReportTrend? = nil) throws {
         try writer.newline(1)
         try writer.start(N.auswertung)
         try writer.newline(2)
@@ -282,6 +282,7 @@ struct XMLReportBody {
         try writer.element(N.nichtZugeordneteEintraege, summary.orphanedRecords)
         try writer.newline(2)
         try writer.element(N.eintraegeHoehererEbenen, summary.higherLevelRows)
+        if let trend { try aggregates(trend: trend, solutions: summary.solutions) }
         try writer.newline(1)
         try writer.end()
     }

@@ -209,4 +209,6 @@ public struct ReportSummary: Sendable, Encodable {
     public var orphanedRecords: Int
     /// Rows of units that are not reporting units (records of a Kreis, a Land …).
     public var higherLevelRows: Int
+    /// EfA reuse: the solutions named in records in scope, most units first (see ``SolutionUsage``).
+    public var solutions: [SolutionUsage] = []
 }

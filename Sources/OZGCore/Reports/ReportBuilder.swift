@@ -169,6 +169,8 @@ public final class ReportRows: Sequence, IteratorProtocol {
         return row(view.compact)
     }
 
+    /// Per reporting unit, the counts of the rows passed so far (all of them at the end of the pass).
+    package var unitTally: UnitTally { aggregator.units }
     /// The regions of this pass, by the positions ``RowView/region`` refers to.
     package var regionList: [Region] { regions }
     /// The catalogue's services, by the positions ``RowView/service`` refers to.
@@ -180,7 +182,7 @@ public final class ReportRows: Sequence, IteratorProtocol {
         while true {
             // The chunk is kept reversed so that rows are moved out, not copied.
             while let compact = chunk.popLast() {
-                if compact.reporting { aggregator.add(compact, services: services) }
+                if compact.reporting { aggregator.add(compact, services: services) } else { aggregator.addHigherLevel(compact) }
                 if compact.listed {
                     let info = compact.values != nil && compact.record == nil ? batch(compact.batch) : nil
                     return RowView(compact: compact, provenance: info)
@@ -283,9 +285,12 @@ struct ReportAggregator {
     /// The position of each catalogue service in `coverage` (-1 when filtered out), and its Themenfeld.
     private let coverageIndex: [Int32]
     private let themenfeld: [Int]
+    private var solutions: SolutionAccumulator
+    private(set) var units = UnitTally()
 
     init(report: Report) {
         self.report = report
+        solutions = SolutionAccumulator(serviceCount: report.catalogue.services.services.count)
         let fields = (report.catalogue.services.themenfelder.map(\.number).max() ?? 0) + 1
         perThemenfeld = [ServiceCounts](repeating: ServiceCounts(), count: fields)
         themenfeldSeen = [Bool](repeating: false, count: fields)
@@ -307,6 +312,7 @@ struct ReportAggregator {
         let atLeast3 = values.map { $0.maturityModel != .v2 && ($0.maturity ?? 0) >= 3 } ?? false
         let model2 = values?.maturityModel == .v2
         overall.add(status: status, atLeast3: atLeast3, model2: model2, viaHigherLevel: viaHigher)
+        units.add(region: row.region, status: status, atLeast3: atLeast3, viaHigherLevel: viaHigher)
         let field = themenfeld[Int(row.service)]
         if field >= 0 && field < perThemenfeld.count {
             perThemenfeld[field].add(status: status, atLeast3: atLeast3, model2: model2, viaHigherLevel: viaHigher)
@@ -317,12 +323,18 @@ struct ReportAggregator {
         }
         let position = Int(coverageIndex[Int(row.service)])
         guard position >= 0 else { return }
+        solutions.add(values?.solution, region: row.region, service: row.service, reporting: true)
         coverage[position].units += 1
         if status != .notApplicable {
             coverage[position].relevantUnits += 1
             if status == .online { coverage[position].onlineOwn += 1 }
             if status == .online || viaHigher { coverage[position].onlineIncludingHigherLevel += 1 }
         }
+    }
+
+    /// Counts a row of a unit above the reporting units (only its solution: see ``SolutionUsage``).
+    mutating func addHigherLevel(_ row: CompactRow) {
+        solutions.add((row.values ?? row.record?.values)?.solution, region: row.region, service: row.service, reporting: false)
     }
 
     func summary(orphaned: Int, higherLevelRows: Int) -> ReportSummary {
@@ -333,9 +345,11 @@ struct ReportAggregator {
         let buckets = maturity.indices.filter { maturity[$0] > 0 }.map {
             ReportSummary.MaturityBucket(model: $0 / 16, level: $0 % 16, count: maturity[$0])
         }
-        return ReportSummary(
+        var summary = ReportSummary(
             overall: overall, themenfelder: themenfelder, maturity: buckets, services: coverage, orphanedRecords: orphaned,
             higherLevelRows: higherLevelRows)
+        summary.solutions = solutions.result(reportingUnits: report.header.units, services: report.catalogue.services.services)
+        return summary
     }
 }
 
@@ -589,10 +603,9 @@ final class RowMerger {
                         }
                         guard included[position] else { continue }
                         higherLevelRows += 1
-                        guard lists(.recorded(taken.values.status)) else { continue }
                         return CompactRow(
                             region: Int32(unit), service: Int32(position), values: taken.values, batch: taken.batch,
-                            record: taken.record, via: nil, reporting: false, listed: true)
+                            record: taken.record, via: nil, reporting: false, listed: lists(.recorded(taken.values.status)))
                     }
                 }
                 unit = -1
