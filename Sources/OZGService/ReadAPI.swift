@@ -221,13 +221,21 @@ struct ReportRequest: Sendable {
 
     /// Runs the report on a thread of its own and streams what the exporter writes into the response. Errors
     /// before the first byte become a problem response; later ones end the response early.
-    func stream(store: ServiceStore, catalogue: Catalogue, headers extra: HTTPFields = [:]) async throws -> Response {
+    func stream(
+        store: ServiceStore, catalogue: Catalogue, headers extra: HTTPFields = [:], insertAfterBody: String? = nil
+    ) async throws -> Response {
         let stream = ResponseStream()
         let exporter = self.exporter
         let query = self.query
         Thread.detachNewThreadWithLargeStack {
             do {
-                try Report.with(query, catalogue: catalogue, store: store.tracking) { report in try exporter.write(report, to: stream) }
+                if let insertAfterBody {
+                    let sink = BodyInsertingSink(stream, inserting: insertAfterBody)
+                    try Report.with(query, catalogue: catalogue, store: store.tracking) { report in try exporter.write(report, to: sink) }
+                    try sink.flush()
+                } else {
+                    try Report.with(query, catalogue: catalogue, store: store.tracking) { report in try exporter.write(report, to: stream) }
+                }
                 stream.finish(nil)
             } catch {
                 stream.finish(error)
