@@ -62,11 +62,19 @@ struct DashboardTests {
             #expect(dom.contains("</html>"), "\(log.suffix(2000))")
             let consoleErrors = log.split(separator: "\n").filter { $0.contains("CONSOLE") && ($0.contains("ERROR") || $0.contains("Uncaught")) }
             #expect(consoleErrors.isEmpty, "\(consoleErrors)")
-            // Every request the page made reached our server: the access log lists only local paths, and the
-            // page names no other host.
-            for match in dom.matches(of: /(?:src|href)="(https?:\/\/[^"]+)"/) {
-                #expect(String(match.1).hasPrefix(server.base.absoluteString), "external reference \(match.1)")
+            // Nothing is loaded from elsewhere: no element names an external resource (links people may click are
+            // not requests), and the page's Content-Security-Policy would block and log any attempt.
+            for match in dom.matches(of: /(?:src|srcset|data|poster)="([^"]*)"/) {
+                let value = String(match.1)
+                #expect(value.hasPrefix("data:") || value.hasPrefix("/"), "external resource \(value)")
             }
+            for match in dom.matches(of: /<link[^>]*href="([^"]*)"/) {
+                #expect(!String(match.1).contains("://"), "external resource \(match.1)")
+            }
+            #expect(!log.contains("Refused to load"), "\(log.suffix(2000))")
+            // The country page links down to the Länder.
+            #expect(dom.contains("href=\"/region/08\""))
+            #expect(server.log.split(separator: "\n").filter { $0.contains("hb.request.path=") }.allSatisfy { $0.contains("hb.request.path=/") })
             #expect(try await server.terminate() == 0)
         }
     }
