@@ -120,7 +120,7 @@ paths = {
     "/api/v1/report": {"get": {"operationId": "reportCountry", "summary": "The report of the whole country, streamed", "parameters": report_params,
         "responses": {"200": {"description": "The report", "content": report_content}, **read_errors}}},
     "/api/v1/report/{scope}": {"get": {"operationId": "report", "summary": "The report of a region (or DE), streamed",
-        "parameters": [path("scope", "A region key, or DE for the whole country", {"type": "string", "pattern": "^([0-9]{2,12}|DE)$"}), *report_params],
+        "parameters": [path("scope", "A region key (the whole country: /api/v1/report)", REGION), *report_params],
         "responses": {"200": {"description": "The report", "content": report_content}, **read_errors}}},
     "/api/v1/import": {"post": {"operationId": "import", "summary": "Import records in one transaction: all rows or none (import)",
         "parameters": [query("format", "Overrides the Content-Type", {"type": "string", "enum": ["csv", "json", "dashboard", "dashboard-json", "xml"]}),

@@ -25,6 +25,14 @@ struct ProblemMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
+            if error.status == .notFound, let allowed = Routes.methods(for: request.uri.path), !allowed.contains(request.method) {
+                var response = Problem(
+                    .methodNotAllowed, type: "method-not-allowed",
+                    detail: "\(request.method) is not allowed here: expected \(allowed.map(\.rawValue).joined(separator: ", "))"
+                ).response
+                response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+                return response
+            }
             return Problem(error.status, type: "http", detail: error.body ?? error.status.reasonPhrase).response
         } catch {
             return Problem.from(error, inBody: false).response
@@ -97,5 +105,27 @@ final class RateLimiter: Sendable {
             buckets[name] = bucket
             return allowed
         }
+    }
+}
+
+/// The service's paths and their methods, for 405 answers with an `Allow` header.
+enum Routes {
+    static let table: [(pattern: [String], methods: [HTTPRequest.Method])] = [
+        (["healthz"], [.get]), (["metrics"], [.get]), (["api", "v1", "openapi.json"], [.get]),
+        (["api", "v1", "catalogue"], [.get]), (["api", "v1", "regions"], [.get]),
+        (["api", "v1", "status", "*"], [.get]), (["api", "v1", "status", "*", "*"], [.put]),
+        (["api", "v1", "history", "*"], [.get]), (["api", "v1", "diff"], [.get]),
+        (["api", "v1", "check"], [.get]), (["api", "v1", "report"], [.get]),
+        (["api", "v1", "report", "*"], [.get]), (["api", "v1", "import"], [.post]), ([], [.get]),
+        (["region", "*"], [.get]),
+    ]
+
+    /// The methods `path` answers to; `nil` when no route has this path.
+    static func methods(for path: String) -> [HTTPRequest.Method]? {
+        let parts = path.split(separator: "/").map(String.init)
+        for route in table where route.pattern.count == parts.count {
+            if zip(route.pattern, parts).allSatisfy({ $0 == "*" || $0 == $1 }) { return route.methods }
+        }
+        return nil
     }
 }

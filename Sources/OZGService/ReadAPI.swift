@@ -16,7 +16,7 @@ struct ReadAPI: Sendable {
         let services = catalogue.services
         let field = try query.parse("topic") { try services.themenfeld(matching: $0) }
         let items = services.services(
-            themenfeld: field?.number, lebenslage: nil, municipalOnly: try query.flag("municipal"), text: query.text("search")
+            themenfeld: field?.number, lebenslage: nil, municipalOnly: try query.flag("municipal"), text: try query.text("search")
         ).map { ServiceItem($0, in: services) }
         return try .json(items)
     }
@@ -178,14 +178,14 @@ struct ReportRequest: Sendable {
     let query: ReportQuery
 
     init(query parameters: Query, scope: RegionKey?, catalogue: Catalogue, defaultFormat: String = "markdown") throws {
-        let name = parameters.text("format") ?? defaultFormat
+        let name = try parameters.text("format") ?? defaultFormat
         guard let found = ExporterRegistry.shared.exporter(named: name) else {
             throw ExporterErrorBox(
                 description: "format: \(name.quotedForMessage) is not a report format: expected one of "
                     + ExporterRegistry.shared.all.map(\.identifier).joined(separator: ", "))
         }
         var options = ExportOptions()
-        if let delimiter = parameters.text("delimiter") {
+        if let delimiter = try parameters.text("delimiter") {
             guard delimiter == "," || delimiter == ";", let character = delimiter.first else {
                 throw InputError(field: "delimiter", message: "\(delimiter.quotedForMessage): expected ',' or ';'")
             }
@@ -204,7 +204,7 @@ struct ReportRequest: Sendable {
         let services = catalogue.services
         let field = try parameters.parse("topic") { try services.themenfeld(matching: $0) }
         query.filter = ServiceFilter(themenfeld: field?.number, municipalOnly: try parameters.flag("municipal"))
-        let statuses = parameters.all("status")
+        let statuses = try parameters.all("status")
         if !statuses.isEmpty {
             query.statuses = Set(
                 try statuses.map { text in

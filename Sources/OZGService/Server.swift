@@ -134,15 +134,21 @@ extension Response {
 struct Query {
     let request: Request
 
-    func text(_ name: String) -> String? {
-        guard let value = request.uri.queryParameters.get(name), !value.isEmpty else { return nil }
+    /// The parameter's value; `nil` when it is absent. An empty value is an error.
+    func text(_ name: String) throws -> String? {
+        guard let value = request.uri.queryParameters.get(name) else { return nil }
+        if value.isEmpty { throw InputError(field: name, message: "empty: expected a value or no parameter") }
         return value
     }
 
-    func all(_ name: String) -> [String] { request.uri.queryParameters.getAll(name).filter { !$0.isEmpty } }
+    func all(_ name: String) throws -> [String] {
+        let values = request.uri.queryParameters.getAll(name)
+        if values.contains(where: \.isEmpty) { throw InputError(field: name, message: "empty: expected a value or no parameter") }
+        return values
+    }
 
     func parse<T>(_ name: String, _ parse: (String) throws -> T) throws -> T? {
-        guard let value = text(name) else { return nil }
+        guard let value = try text(name) else { return nil }
         do {
             return try parse(value)
         } catch let error as InputError {
@@ -154,9 +160,9 @@ struct Query {
 
     func flag(_ name: String) throws -> Bool {
         try parse(name) { value -> Bool in
-            switch value.lowercased() {
-            case "true", "1", "yes": return true
-            case "false", "0", "no": return false
+            switch value {
+            case "true": return true
+            case "false": return false
             default: throw InputError(message: "\(value.quotedForMessage) is not a truth value: expected true or false")
             }
         } ?? false

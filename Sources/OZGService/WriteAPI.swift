@@ -168,7 +168,7 @@ struct WriteAPI: Sendable {
     }
 
     static func format(query: Query, contentType: String?) throws -> Format {
-        if let name = query.text("format") {
+        if let name = try query.text("format") {
             guard let format = Format(rawValue: name) else {
                 throw InputError(
                     field: "format",
