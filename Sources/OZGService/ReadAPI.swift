@@ -15,10 +15,13 @@ struct ReadAPI: Sendable {
         let query = Query(request: request)
         let services = catalogue.services
         let field = try query.parse("topic") { try services.themenfeld(matching: $0) }
-        let items = services.services(
-            themenfeld: field?.number, lebenslage: nil, municipalOnly: try query.flag("municipal"), text: try query.text("search")
-        ).map { ServiceItem($0, in: services) }
-        return try .json(items)
+        let municipal = try query.flag("municipal")
+        let search = try query.text("search")
+        return try await server.workers.run {
+            try Response.json(
+                services.services(themenfeld: field?.number, lebenslage: nil, municipalOnly: municipal, text: search)
+                    .map { ServiceItem($0, in: services) })
+        }
     }
 
     /// `GET regions?within=&level=`: units (`regions list --format json`): the Länder, the units directly below
@@ -43,7 +46,7 @@ struct ReadAPI: Sendable {
         } else {
             units = registry.descendants(of: nil, level: .land)
         }
-        return try .json(units.map(RegionItem.init))
+        return try await server.workers.run { try Response.json(units.map(RegionItem.init)) }
     }
 
     /// `GET status/{region}?as-of=&topic=&municipal=`: every service with its status in the region
@@ -56,11 +59,12 @@ struct ReadAPI: Sendable {
         let filter = try serviceFilter(query)
         let asOf = try query.parse("as-of") { try Timestamp.parse($0, endOfDay: true) }
         let store = server.store
-        let listing = try await server.workers.run { 
-            StatusListing(
-                try StatusView.make(store: store.tracking, catalogue: catalogue, region: unit, filter: filter, asOf: asOf), catalogue: catalogue)
+        return try await server.workers.run {
+            try Response.json(
+                StatusListing(
+                    try StatusView.make(store: store.tracking, catalogue: catalogue, region: unit, filter: filter, asOf: asOf),
+                    catalogue: catalogue))
         }
-        return try .json(listing)
     }
 
     /// `GET history/{region}?ozg-id=&since=`: every recorded change of the region's records (`history --format json`).
@@ -76,10 +80,9 @@ struct ReadAPI: Sendable {
         let service = try query.parse("ozg-id") { try OZGID($0) }
         let since = try query.parse("since") { try Timestamp.parse($0, endOfDay: false) }
         let store = server.store
-        let items = try await server.workers.run { 
-            try History.changes(store: store.tracking, region: key, service: service, since: since).map(HistoryItem.init)
+        return try await server.workers.run {
+            try Response.json(try History.changes(store: store.tracking, region: key, service: service, since: since).map(HistoryItem.init))
         }
-        return try .json(items)
     }
 
     /// `GET diff?since=&until=&scope=`: records whose state changed in the period (`diff --format json`).
@@ -92,12 +95,11 @@ struct ReadAPI: Sendable {
         let until = try query.parse("until") { try Timestamp.parse($0, endOfDay: true) }
         let scope = try RegionScope(try query.parse("scope") { try RegionKey($0) }, in: catalogue.regions)
         let store = server.store
-        let items = try await server.workers.run { 
+        return try await server.workers.run {
             var items: [DiffItem] = []
             try History.differences(store: store.tracking, scope: scope, since: since, until: until) { items.append(DiffItem($0)) }
-            return items
+            return try Response.json(items)
         }
-        return try .json(items)
     }
 
     /// `GET check?scope=&min-online=&min-maturity=&maturity-model=&own-only=&limit=`: the CI gate
@@ -130,8 +132,9 @@ struct ReadAPI: Sendable {
         }
         let store = server.store
         let catalogue = self.catalogue
-        let result = try await server.workers.run { [options] in try Check.run(store: store.tracking, catalogue: catalogue, options: options) }
-        return try .json(result)
+        return try await server.workers.run { [options] in
+            try Response.json(try Check.run(store: store.tracking, catalogue: catalogue, options: options))
+        }
     }
 
     /// `GET report/{scope}?format=…`: a report in any built-in format, streamed as it is written (the national

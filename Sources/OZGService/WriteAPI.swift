@@ -40,7 +40,7 @@ struct WriteAPI: Sendable {
         let finalUpdate = update
         let outcome: SetOutcome
         do {
-            outcome = try await server.workers.run { 
+            outcome = try await server.workers.run {
                 try Importer.set(key, finalUpdate, into: store.tracking, batch: batch, dryRun: dryRun)
             }
         } catch {
@@ -119,7 +119,7 @@ struct WriteAPI: Sendable {
         let batch = BatchInfo(actor: access.token.name, source: "api", command: "import")
         let path = upload.path
         do {
-            let summary = try await Workers.onOwnThread { 
+            let summary = try await Workers.onOwnThread {
                 let validator = RecordValidator(catalogue: catalogue, skipUnknown: skipUnknown)
                 let source: any RecordSource =
                     switch format {
