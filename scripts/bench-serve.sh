@@ -49,8 +49,21 @@ for _ in $(seq 1 200); do grep -q '^listening on ' server.out 2>/dev/null && bre
 base="$(sed -n 's/^listening on //p' server.out | head -1)"
 echo "server: $base ($(nproc) cores)"
 
-echo "== 1. GET status/08111000, 64 connections, 20 s"
+echo "== 1. GET status/08111000 (the same Gemeinde: its document is reused while nothing changes), 64 connections, 20 s"
 wrk -t2 -c64 -d20s --latency -H "Authorization: Bearer $token" "$base/api/v1/status/08111000" | tee wrk-status.txt
+
+echo "== 1b. GET status of every Gemeinde in turn (10,751 keys: never the same document twice in a row), 64 connections, 20 s"
+"$binary" regions list --level gemeinde --format csv | sed -n '2,$p' | cut -d, -f1 > gemeinden.txt
+cat > rotate.lua <<'LUA'
+local keys = {}
+for line in io.lines("gemeinden.txt") do keys[#keys + 1] = line end
+local counter = 0
+request = function()
+    counter = counter + 1
+    return wrk.format("GET", "/api/v1/status/" .. keys[(counter % #keys) + 1])
+end
+LUA
+wrk -t2 -c64 -d20s --latency -s rotate.lua -H "Authorization: Bearer $token" "$base" | tee wrk-status-rotating.txt
 
 echo "== 2. POST import, ${#gemeinden[@]} Gemeinde XML reports, 8 clients"
 start=$(date +%s.%N)

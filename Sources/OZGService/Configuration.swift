@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     /// Threads that run short store work (status, history, token look-ups); reports and imports get threads of
     /// their own, so that a national report never holds up a status request.
     public var storeThreads = 4
+    /// How many encoded status documents are kept for reuse while the store does not change (0: none).
+    public var cachedDocuments = 1024
 
     public init() {}
 }

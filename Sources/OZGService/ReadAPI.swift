@@ -59,11 +59,22 @@ struct ReadAPI: Sendable {
         let filter = try serviceFilter(query)
         let asOf = try query.parse("as-of") { try Timestamp.parse($0, endOfDay: true) }
         let store = server.store
+        let cache = server.cache
+        let key = "status/\(unit.key)?\(request.uri.query ?? "")"
         return try await server.workers.run {
-            try Response.json(
-                StatusListing(
-                    try StatusView.make(store: store.tracking, catalogue: catalogue, region: unit, filter: filter, asOf: asOf),
-                    catalogue: catalogue))
+            // The latest change is read first: a write that lands while the document is built makes it stale at once.
+            let version = try store.tracking.read { reader in try reader.latestChange() }
+                .map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0
+            let etag = "\"\(version)\""
+            if let body = cache.get(key, version: version) {
+                return Response(status: .ok, headers: [.contentType: "application/json", .eTag: etag], body: .init(byteBuffer: body))
+            }
+            let listing = StatusListing(
+                try StatusView.make(store: store.tracking, catalogue: catalogue, region: unit, filter: filter, asOf: asOf),
+                catalogue: catalogue)
+            let body = ByteBuffer(string: try JSON.encode(listing) + "\n")
+            cache.put(key, version: version, body: body)
+            return Response(status: .ok, headers: [.contentType: "application/json", .eTag: etag], body: .init(byteBuffer: body))
         }
     }
 

@@ -15,6 +15,7 @@ public struct OZGServer: Sendable {
     let metrics: PrometheusCollectorRegistry?
     let workers: Workers
     let limiter: RateLimiter
+    let cache: ResponseCache
 
     /// - Parameters:
     ///   - store: where records and tokens are kept.
@@ -34,6 +35,7 @@ public struct OZGServer: Sendable {
         self.metrics = metrics
         self.workers = Workers(threads: configuration.storeThreads)
         self.limiter = RateLimiter(rate: configuration.rateLimit, burst: configuration.rateBurst)
+        self.cache = ResponseCache(capacity: configuration.cachedDocuments)
     }
 
     /// Serves until SIGTERM or SIGINT; then stops accepting connections, lets requests in flight finish (an import
