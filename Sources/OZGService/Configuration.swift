@@ -22,7 +22,7 @@ public struct ServerConfiguration: Sendable {
     /// their own, so that a national report never holds up a status request.
     public var storeThreads = 4
     /// How many encoded status documents are kept for reuse while the store does not change (0: none).
-    public var cachedDocuments = 1024
+    public var cachedDocuments = 128
 
     public init() {}
 }
