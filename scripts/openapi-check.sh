@@ -40,5 +40,5 @@ schemathesis run "$base/api/v1/openapi.json" --url "$base" \
     -H "Authorization: Bearer $token" \
     --checks all --exclude-checks ignored_auth,positive_data_acceptance,use_after_free,ensure_resource_availability \
     --exclude-operation-id reportCountry \
-    --max-examples "${OPENAPI_CHECK_EXAMPLES:-25}" --workers 1 --request-timeout 600 \
+    --max-examples "${OPENAPI_CHECK_EXAMPLES:-25}" --workers 1 --request-timeout 600 --max-response-time 300 \
     --suppress-health-check all "$@"
