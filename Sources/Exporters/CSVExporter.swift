@@ -8,12 +8,14 @@ import Foundation
 /// online_including_higher_level, via` and, with provenance, `updated_at, updated_by, source`. `status` is
 /// `untracked` (`status_de` "nicht erfasst") where nothing is recorded; booleans are `true`/`false`.
 ///
-/// Options: `;` as delimiter and a byte-order mark for German Excel. By default a cell that a spreadsheet would
-/// run as a formula — starting with `=`, `+`, `-`, `@`, tab or carriage return — is prefixed with `'` (OWASP's
-/// advice against CSV injection); the prefix is the only change, so the original is the cell without it.
+/// Options: `;` as delimiter and a byte-order mark for German Excel. Cells are written by ozgtrack's one CSV
+/// writer (``OZGCore/CSVFormat``): by default a text cell that a spreadsheet would run as a formula — starting
+/// with `=`, `+`, `-`, `@`, tab or carriage return — is prefixed with `'` (OWASP's advice against CSV
+/// injection); the prefix is the only change, and the importer takes it off again. Numeric columns are never
+/// negative and never changed.
 public struct CSVExporter: ReportExporter {
     public let identifier = "csv"
-    public let description = "CSV (RFC 4180) for spreadsheets; --delimiter ';' and --bom for German Excel"
+    public let description = "CSV (RFC 4180) for spreadsheets; ';' as delimiter and a byte-order mark for German Excel"
     public let fileExtension = "csv"
     public let mediaType = "text/csv"
 
@@ -39,18 +41,21 @@ public struct CSVExporter: ReportExporter {
     }
     private var untrackedText: [UInt8] { Array(("untracked" + String(options.csvDelimiter) + "nicht erfasst").utf8) }
 
-    /// `value` as a cell: neutralised when it could start a formula, then quoted when needed.
-    static func cell(_ value: String, delimiter: Character, neutralise: Bool) -> String {
-        String(decoding: ByteWriter.encoded { $0.appendCSVField(value, delimiter: delimiter.asciiValue ?? 0x2C, neutralise: neutralise) }, as: UTF8.self)
+    /// The CSV settings of these options (CRLF line ends, as spreadsheets expect).
+    var format: CSVFormat {
+        CSVFormat(
+            delimiter: CSVDelimiter(rawValue: options.csvDelimiter.asciiValue ?? 0x2C) ?? .comma,
+            formulaProtection: options.neutraliseFormulas, lineEnd: .crlf, byteOrderMark: options.byteOrderMark)
     }
 
     public func write(_ report: Report, to sink: any OutputSink) throws {
-        let delimiter = options.csvDelimiter.asciiValue ?? 0x2C
-        let neutralise = options.neutraliseFormulas
+        let format = self.format
+        let delimiter = format.delimiter.rawValue
+        let protection = format.formulaProtection
         let provenance = report.query.provenance
         var out = ByteWriter(sink: sink)
-        if options.byteOrderMark { out.append([0xEF, 0xBB, 0xBF]) }
-        out.append(Self.columns(provenance: provenance).joined(separator: String(options.csvDelimiter)) + "\r\n")
+        out.appendCSVStart(format)
+        out.appendCSVRecord(Self.columns(provenance: provenance), format: format)
         let statusText = self.statusText
         let untrackedText = self.untrackedText
         let rows = report.rows()
@@ -61,7 +66,7 @@ public struct CSVExporter: ReportExporter {
         var serviceColumns = EncodedCache(count: services.count)
         var lastUpdate: (Date, [UInt8])?
         func field(_ text: String, _ out: inout ByteWriter) {
-            out.appendCSVField(text, delimiter: delimiter, neutralise: neutralise)
+            out.appendCSVField(text, delimiter: delimiter, formulaProtection: protection)
         }
         while let row = rows.nextView() {
             regionColumns.append(row.region, to: &out) { writer in
@@ -129,8 +134,7 @@ public struct CSVExporter: ReportExporter {
                     out.append(ascii: delimiter)
                 }
             }
-            out.append(ascii: 0x0D)
-            out.append(ascii: 0x0A)
+            out.appendCSVLineEnd(format)
             try out.flushIfFull()
         }
         try out.flush()

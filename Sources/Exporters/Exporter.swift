@@ -20,8 +20,10 @@ public struct ExportOptions: Sendable, Hashable {
 /// held in memory) and its aggregates (`Report.summary()`), and writes text into a sink. Exporters are small
 /// values; the built-ins are listed in ``BuiltinExporters``, third-party ones are added to an
 /// ``ExporterRegistry`` or come as executables named `ozgtrack-exporter-NAME` (see ``ProcessPluginExporter``).
+/// Run reports through ``ReportRunner``, which finds the exporter, writes the output and checks the report's
+/// errors after the rows (an exporter need not call `Report.summary()` for a failed pass to fail the report).
 public protocol ReportExporter: Sendable {
-    /// The format's name, as given to `--format` (lower case letters, digits and `-`).
+    /// The format's name, as callers choose formats by (lower case letters, digits and `-`).
     var identifier: String { get }
     /// One line about the format, for `ozgtrack exporters`.
     var description: String { get }
@@ -93,7 +95,7 @@ public enum ExporterError: DescribedError {
         case .reservedIdentifier(let name): "'\(name)' is a built-in format: expected another name for the exporter"
         case .unknownFormat(let name, let known):
             "'\(name)' is not a known format: expected one of \(known.joined(separator: ", ")) "
-                + "(or an executable ozgtrack-exporter-\(name) on PATH)"
+                + "(or a plugin program ozgtrack-exporter-\(name) in the plugin directories)"
         case .pluginFailed(let name, let reason, let stderr):
             "the exporter plugin ozgtrack-exporter-\(name) \(reason); nothing was written"
                 + (stderr.isEmpty ? "" : ". Its error output:\n" + stderr)

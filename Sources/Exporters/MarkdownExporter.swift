@@ -5,8 +5,9 @@ public import OZGCore
 /// For one unit, the services of each Themenfeld with their status. For a larger scope, the coverage of each
 /// service across the scope per Themenfeld, then one table per unit with its rows. Every cell is escaped
 /// (`\`, `|`, backticks, emphasis and link characters, `<`/`>`; line breaks become `<br>`), so that no note
-/// can break a table or inject markup. The summary needs the aggregates first, so this format reads the data
-/// twice (two passes over one snapshot).
+/// can break a table or inject markup. The summary needs the aggregates first, yet the data is read once: the
+/// rows are written aside (to memory for one unit, to an unlinked temporary file otherwise) while the aggregates
+/// accumulate, and copied after the summary.
 public struct MarkdownExporter: ReportExporter {
     public let identifier = "markdown"
     public let description = "Markdown (GitHub-flavoured): summary, then tables per Themenfeld"

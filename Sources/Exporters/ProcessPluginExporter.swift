@@ -1,14 +1,15 @@
 public import Foundation
 public import OZGCore
 
-/// An exporter that is a separate program: an executable named `ozgtrack-exporter-NAME` on `PATH` becomes the
-/// format `NAME`.
+/// An exporter that is a separate program: an executable named `ozgtrack-exporter-NAME` in the plugin
+/// directories (the command-line tool searches `PATH`) becomes the format `NAME`.
 ///
 /// The program receives the report on standard input as JSON Lines (schema `ozgtrack-report-jsonl/1`, see
 /// ``JSONLinesExporter``: a header line, one line per row, a summary line) and writes the output to standard
 /// output. The environment variable `OZGTRACK_REPORT_SCHEMA` names the schema. A program that exits with a
-/// status other than 0, or is killed, fails the report: its standard error is shown and, with `--output`, no
-/// file is left behind.
+/// status other than 0, or is killed, fails the report with its standard error; written through
+/// ``ReportRunner`` into a file, no file is left behind. Writing to the plugin never raises `SIGPIPE` and changes
+/// no process-wide state, so plugins may run from several threads at once.
 public struct ProcessPluginExporter: ReportExporter {
     /// The prefix of plugin executables.
     public static let prefix = "ozgtrack-exporter-"
@@ -31,10 +32,11 @@ public struct ProcessPluginExporter: ReportExporter {
         return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
     }
 
-    /// The plugins on a search path (`PATH` syntax), first occurrence of each name, sorted by name.
-    public static func discover(searchPath: String? = ProcessInfo.processInfo.environment["PATH"]) -> [ProcessPluginExporter] {
+    /// The plugins in `directories` (searched in order; the first occurrence of a name counts), sorted by name.
+    /// Directories that do not exist or cannot be read are skipped.
+    public static func discover(in directories: [String]) -> [ProcessPluginExporter] {
         var found: [String: ProcessPluginExporter] = [:]
-        for directory in (searchPath ?? "").split(separator: ":").map(String.init) where !directory.isEmpty {
+        for directory in directories where !directory.isEmpty {
             guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
             for entry in entries.sorted() where entry.hasPrefix(prefix) {
                 let name = String(entry.dropFirst(prefix.count))
@@ -48,37 +50,55 @@ public struct ProcessPluginExporter: ReportExporter {
         return found.values.sorted { $0.identifier < $1.identifier }
     }
 
+    /// The plugins on a search path in `PATH` syntax (`a:b:c`), as ``discover(in:)``.
+    public static func discover(searchPath: String) -> [ProcessPluginExporter] {
+        discover(in: searchPath.split(separator: ":").map(String.init))
+    }
+
     public func write(_ report: Report, to sink: any OutputSink) throws {
         let process = Process()
         process.executableURL = executable
+        // The plugin inherits this process's environment (it is a program the user installed), plus the schema.
         var environment = ProcessInfo.processInfo.environment
         environment["OZGTRACK_REPORT_SCHEMA"] = JSONLinesExporter.schema
         process.environment = environment
-        let input = Pipe()
+        // The plugin's standard input is one end of a socket pair, not a pipe: a plugin that stops reading early
+        // must not kill this process with SIGPIPE, and a socket can be written without SIGPIPE per call
+        // (`MSG_NOSIGNAL`; see `DescriptorWriter(socket:name:)`). Ignoring SIGPIPE process-wide around the
+        // write instead would race with other threads (a server runs reports concurrently) and change the
+        // disposition for everything else in the process.
+        let input = try Self.socketPair(identifier: identifier)
         let output = Pipe()
         let errors = Pipe()
-        process.standardInput = input
+        let childInput = FileHandle(fileDescriptor: input.child, closeOnDealloc: false)
+        process.standardInput = childInput
         process.standardOutput = output
         process.standardError = errors
         do {
             try process.run()
         } catch {
+            close(input.child)
+            close(input.parent)
             throw ExporterError.pluginFailed(name: identifier, reason: "could not be started (\(error.localizedDescription))", stderr: "")
         }
+        // The child has its copy; ours would keep the plugin from seeing the end of its input.
+        close(input.child)
         let pump = PluginPump(sink: sink, output: output.fileHandleForReading, errors: errors.fileHandleForReading)
         pump.start()
-        // A plugin that stops reading early must not kill ozgtrack with SIGPIPE: writes then fail with EPIPE.
-        let previous = signal(SIGPIPE, SIG_IGN)
-        defer { signal(SIGPIPE, previous) }
-        let stdin = DescriptorSink(descriptor: input.fileHandleForWriting.fileDescriptor, name: "the plugin's standard input")
+        let stdin = DescriptorSink(socket: input.parent, name: "the plugin's standard input")
         var writeError: (any Error)?
         do {
             try JSONLinesExporter().write(report, to: stdin)
             try stdin.flush()
         } catch let error as OutputError {
             writeError = error  // the plugin closed its input; its exit status says why
+        } catch {
+            close(input.parent)
+            pump.wait()
+            process.waitUntilExit()
+            throw error
         }
-        try? input.fileHandleForWriting.close()
+        close(input.parent)
         pump.wait()
         process.waitUntilExit()
         let stderr = pump.stderrText
@@ -94,13 +114,32 @@ public struct ProcessPluginExporter: ReportExporter {
                 name: identifier, reason: "stopped reading its input (\(writeError)) although it exited with status 0", stderr: stderr)
         }
     }
+
+    /// A connected pair of stream sockets, both closed on exec (so that a plugin started at the same time by
+    /// another thread does not inherit them and keep this plugin's input open).
+    private static func socketPair(identifier: String) throws -> (parent: Int32, child: Int32) {
+        var descriptors: [Int32] = [-1, -1]
+        #if os(Linux)
+            let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        #else
+            let type = SOCK_STREAM
+        #endif
+        guard socketpair(AF_UNIX, type, 0, &descriptors) == 0 else {
+            throw ExporterError.pluginFailed(
+                name: identifier, reason: "could not be started (no socket for its input: \(String(cString: strerror(errno))))", stderr: "")
+        }
+        #if !os(Linux)
+            for descriptor in descriptors { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        #endif
+        return (descriptors[0], descriptors[1])
+    }
 }
 
-/// Writes to a file descriptor (the plugin's input pipe).
+/// Writes to the plugin's input socket, without SIGPIPE.
 final class DescriptorSink: OutputSink {
     private let writer: DescriptorWriter
 
-    init(descriptor: Int32, name: String) { writer = DescriptorWriter(descriptor: descriptor, name: name) }
+    init(socket: Int32, name: String) { writer = DescriptorWriter(socket: socket, name: name) }
 
     func write(_ text: String) throws { try writer.write(text) }
 

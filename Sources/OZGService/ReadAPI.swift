@@ -193,11 +193,6 @@ struct ReportRequest: Sendable {
 
     init(query parameters: Query, scope: RegionKey?, catalogue: Catalogue, defaultFormat: String = "markdown") throws {
         let name = try parameters.text("format") ?? defaultFormat
-        guard let found = ExporterRegistry.shared.exporter(named: name) else {
-            throw ExporterErrorBox(
-                description: "format: \(name.quotedForMessage) is not a report format: expected one of "
-                    + ExporterRegistry.shared.all.map(\.identifier).joined(separator: ", "))
-        }
         var options = ExportOptions()
         if let delimiter = try parameters.text("delimiter") {
             guard delimiter == "," || delimiter == ";", let character = delimiter.first else {
@@ -207,7 +202,13 @@ struct ReportRequest: Sendable {
         }
         options.byteOrderMark = try parameters.flag("bom")
         options.neutraliseFormulas = !(try parameters.flag("no-formula-protection"))
-        exporter = found.configured(options)
+        // The libraries' report runner finds the exporter, as for `ozgtrack report` (registered formats only: the
+        // service runs no plugin programs).
+        do {
+            exporter = try ReportRunner().exporter(named: name, options: options)
+        } catch {
+            throw ExporterErrorBox(description: "format: \(error.description)")
+        }
         var query = ReportQuery()
         query.scope = scope
         if let scope, catalogue.regions.resolve(scope) == nil {
@@ -243,12 +244,15 @@ struct ReportRequest: Sendable {
         let query = self.query
         Thread.detachNewThreadWithLargeStack {
             do {
+                // The same runner as `ozgtrack report`: formatting and writing out overlap, and the pass is checked
+                // after the rows.
+                let runner = ReportRunner()
                 if let insertAfterBody {
                     let sink = BodyInsertingSink(stream, inserting: insertAfterBody)
-                    try Report.with(query, catalogue: catalogue, store: store.tracking) { report in try exporter.write(report, to: sink) }
+                    try runner.run(query, catalogue: catalogue, store: store.tracking, exporter: exporter, to: .sink(sink))
                     try sink.flush()
                 } else {
-                    try Report.with(query, catalogue: catalogue, store: store.tracking) { report in try exporter.write(report, to: stream) }
+                    try runner.run(query, catalogue: catalogue, store: store.tracking, exporter: exporter, to: .sink(stream))
                 }
                 stream.finish(nil)
             } catch {

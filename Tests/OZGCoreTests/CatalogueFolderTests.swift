@@ -13,14 +13,6 @@ struct CatalogueFolderTests {
         #expect(folder.editions == builtIn.editions)
     }
 
-    @Test("--catalogue wins over OZGTRACK_CATALOGUE, which wins over the built-in data")
-    func sourceResolution() {
-        let environment = ["OZGTRACK_CATALOGUE": "/env/catalogue"]
-        #expect(CatalogueSource.resolve(option: "/opt/c", environment: environment) == .folder(URL(fileURLWithPath: "/opt/c")))
-        #expect(CatalogueSource.resolve(option: nil, environment: environment) == .folder(URL(fileURLWithPath: "/env/catalogue")))
-        #expect(CatalogueSource.resolve(option: nil, environment: [:]) == .builtIn)
-    }
-
     struct Corruption: Sendable, CustomTestStringConvertible {
         var file: String
         var line: Int

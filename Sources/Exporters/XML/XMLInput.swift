@@ -28,6 +28,9 @@ final class XMLInputStream {
         case memory([UInt8])
     }
 
+    /// The handle read from, kept open while it is read (``init(handle:name:maxBytes:)``).
+    private let handle: FileHandle?
+
     /// The input's name in messages.
     let file: String
     let maxBytes: Int
@@ -42,16 +45,12 @@ final class XMLInputStream {
     private var memoryOffset = 0
     private var closed = false
 
-    /// Opens `path` (`-` for standard input).
+    /// Opens the file at `path`.
     /// - Throws: `InputError` naming the file when it does not exist, is a directory, cannot be opened or is
     ///   larger than `maxBytes`.
     init(path: String, maxBytes: Int) throws(InputError) {
         self.maxBytes = maxBytes
-        if path == "-" {
-            file = "<stdin>"
-            origin = .descriptor(0, owned: false)
-            return
-        }
+        handle = nil
         file = path
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -73,8 +72,18 @@ final class XMLInputStream {
         origin = .descriptor(descriptor, owned: true)
     }
 
+    /// Reads an open handle (standard input, a pipe) from where it stands; `name` is used in messages. The
+    /// handle is not closed.
+    init(handle: FileHandle, name: String, maxBytes: Int) {
+        self.handle = handle
+        file = name
+        self.maxBytes = maxBytes
+        origin = .descriptor(handle.fileDescriptor, owned: false)
+    }
+
     /// An input held in memory (for validating a string).
     init(bytes: [UInt8], name: String, maxBytes: Int) {
+        handle = nil
         file = name
         self.maxBytes = maxBytes
         origin = .memory(bytes)

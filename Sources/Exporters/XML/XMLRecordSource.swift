@@ -1,3 +1,4 @@
+public import Foundation
 public import OZGCore
 
 /// Reads an ozgtrack XML report (``XMLReportSchema``) back for import: the ministry's workflow of collecting
@@ -27,23 +28,42 @@ public struct XMLRecordSource: RecordSource {
         case kept
     }
 
-    /// The file name used in messages (`<stdin>` for standard input).
+    /// Where the XML comes from.
+    enum Input {
+        case path(String)
+        case handle(FileHandle)
+    }
+
+    /// The file name used in messages.
     public let file: String
-    let path: String
+    let input: Input
     let validator: RecordValidator
     let maxBytes: Int
     let absentValues: AbsentValues
 
     /// - Parameters:
-    ///   - path: the file, or `-` for standard input.
+    ///   - path: the file.
     ///   - validator: checks values against the loaded catalogue and registry (as for CSV).
     ///   - maxBytes: the largest input accepted (see ``XMLInputLimits/maxBytes``).
     ///   - absentValues: what a missing optional value means (see ``AbsentValues``).
     public init(
         path: String, validator: RecordValidator, maxBytes: Int = XMLInputLimits.maxBytes, absentValues: AbsentValues = .cleared
     ) {
-        self.path = path
-        self.file = path == "-" ? "<stdin>" : path
+        input = .path(path)
+        file = path
+        self.validator = validator
+        self.maxBytes = maxBytes
+        self.absentValues = absentValues
+    }
+
+    /// Reads what an open handle (standard input, a pipe) delivers; `name` is used as the file name in
+    /// messages. The handle is not closed.
+    public init(
+        handle: FileHandle, name: String, validator: RecordValidator, maxBytes: Int = XMLInputLimits.maxBytes,
+        absentValues: AbsentValues = .cleared
+    ) {
+        input = .handle(handle)
+        file = name
         self.validator = validator
         self.maxBytes = maxBytes
         self.absentValues = absentValues
@@ -53,7 +73,10 @@ public struct XMLRecordSource: RecordSource {
     /// - Throws: `InputError` naming file and line when the file cannot be read or is refused as a whole
     ///   (DOCTYPE, not well-formed, too large, not UTF-8); whatever `body` throws.
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
-        try forEachRow(from: XMLInputStream(path: path, maxBytes: maxBytes), body)
+        switch input {
+        case .path(let path): try forEachRow(from: XMLInputStream(path: path, maxBytes: maxBytes), body)
+        case .handle(let handle): try forEachRow(from: XMLInputStream(handle: handle, name: file, maxBytes: maxBytes), body)
+        }
     }
 
     /// Calls `body` with every row of an XML document held in memory (for the fuzz target and tests).

@@ -1,3 +1,4 @@
+public import Foundation
 public import OZGCore
 
 /// One problem of an XML input: where it is and what is wrong.
@@ -67,11 +68,17 @@ public struct XMLSchemaValidator: Sendable {
         self.issueLimit = issueLimit
     }
 
-    /// Validates the file at `path` (`-` for standard input).
+    /// Validates the file at `path`.
     /// - Throws: `InputError` when the file cannot be opened or is larger than ``maxBytes``; everything about
     ///   its content (not well-formed, a DOCTYPE, schema violations) is returned as issues.
     public func validate(file path: String) throws -> XMLValidationResult {
         try run(try XMLInputStream(path: path, maxBytes: maxBytes))
+    }
+
+    /// Validates what an open handle (standard input, a pipe) delivers; `name` is used as the file name in
+    /// issues. The handle is not closed.
+    public func validate(handle: FileHandle, name: String) throws -> XMLValidationResult {
+        try run(XMLInputStream(handle: handle, name: name, maxBytes: maxBytes))
     }
 
     /// Validates XML held in a string; `name` is used as the file name in issues.

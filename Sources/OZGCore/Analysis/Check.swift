@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A gate for CI: thresholds on the share online and the Reifegrad, and the records that refer to keys the
 /// loaded editions no longer have.
@@ -184,32 +184,5 @@ enum Tally {
     static func add(_ byte: UInt8, to counts: inout ServiceCounts, viaHigherLevel: Bool) {
         let status = byte & 0x0F == 0 ? nil : Status(code: Int(byte & 0x0F) - 1)
         counts.add(status: status, atLeast3: byte & 0x40 != 0, model2: byte & 0x80 != 0, viaHigherLevel: viaHigherLevel)
-    }
-}
-
-/// The current state as canonical CSV in the import format.
-///
-/// Rows sorted by region then OZG-ID, columns as ``CSVRecordSource/columns``, LF line ends, RFC 4180 quoting,
-/// empty cells for values not recorded. Importing a dump into an empty database and dumping again gives the
-/// same bytes, so a dump can live in git and be reviewed as a diff.
-public enum Dump {
-    /// Writes the dump of `scope` (at `asOf`, now when `nil`) to `sink`; returns the number of records.
-    @discardableResult
-    public static func write(
-        store: any TrackingStore, scope: RegionScope, asOf: Date? = nil, to sink: any OutputSink
-    ) throws -> Int {
-        try sink.write(CSVFormat.line(CSVRecordSource.columns))
-        var count = 0
-        try store.read { reader in
-            try reader.forEachRecord(prefix: scope.prefix, asOf: asOf) { record in
-                guard scope.contains(record.key.region) else { return true }
-                var fields = [record.key.region.description, record.key.service.description]
-                for field in RecordField.allCases { fields.append(record.values.text(field) ?? "") }
-                try sink.write(CSVFormat.line(fields))
-                count += 1
-                return true
-            }
-        }
-        return count
     }
 }

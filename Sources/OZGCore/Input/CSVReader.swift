@@ -71,13 +71,13 @@ public final class CSVReader {
     ) throws(InputError) {
         if bytes.count >= 2, (bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF) {
             throw InputError(
-                file: file, line: 1,
+                .encoding, file: file, line: 1,
                 message: "the file is UTF-16 encoded: expected UTF-8 (convert it, e.g. with iconv -f UTF-16 -t UTF-8)")
         }
         // UTF-16 without a byte-order mark: ASCII text then has a NUL byte beside every character.
         if bytes.count >= 4, (bytes[0] == 0 && bytes[2] == 0 && bytes[1] != 0) || (bytes[1] == 0 && bytes[3] == 0 && bytes[0] != 0) {
             throw InputError(
-                file: file, line: 1,
+                .encoding, file: file, line: 1,
                 message: "the file looks UTF-16 encoded (NUL bytes between the characters): expected UTF-8 "
                     + "(convert it, e.g. with iconv -f UTF-16 -t UTF-8)")
         }
@@ -154,7 +154,7 @@ public final class CSVReader {
         do throws(Scanner.Failure) {
             try scanner.record { start, length in self.unescape(start: start, length: length) }
         } catch {
-            throw InputError(file: file, line: error.line, message: error.message)
+            throw InputError(error.kind, file: file, line: error.line, message: error.message)
         }
         count = scanner.count
         return true
@@ -196,6 +196,7 @@ public final class CSVReader {
         let startLine: Int
 
         struct Failure: Error {
+            var kind: InputError.Kind
             var line: Int
             var message: String
         }
@@ -217,10 +218,10 @@ public final class CSVReader {
         mutating func append(start: Int, length: Int, inSide: Bool) throws(Failure) {
             if length > maxFieldBytes {
                 throw Failure(
-                    line: startLine, message: "field \(count + 1) is \(length) bytes long: expected at most \(maxFieldBytes) bytes")
+                    kind: .malformed, line: startLine, message: "field \(count + 1) is \(length) bytes long: expected at most \(maxFieldBytes) bytes")
             }
             if count == CSVReader.maxFields {
-                throw Failure(line: startLine, message: "the record has more than \(CSVReader.maxFields) fields: expected far fewer")
+                throw Failure(kind: .tooManyFields, line: startLine, message: "the record has more than \(CSVReader.maxFields) fields: expected far fewer")
             }
             spans[count] = Span(start: start, length: length, inSide: inSide)
             count += 1
@@ -239,11 +240,11 @@ public final class CSVReader {
                         if byte == 0x0D, position + 1 < end, base[position + 1] == 0x0A { break }
                         if byte == 0x22 {
                             throw Failure(
-                                line: startLine,
+                                kind: .malformed, line: startLine,
                                 message: "unexpected quote in field \(count + 1): expected a field that contains quotes to be "
                                     + "enclosed in quotes, with inner quotes doubled")
                         }
-                        if byte == 0 { throw Failure(line: startLine, message: "NUL byte in field \(count + 1): expected text") }
+                        if byte == 0 { throw Failure(kind: .encoding, line: startLine, message: "NUL byte in field \(count + 1): expected text") }
                         position += 1
                     }
                     try append(start: start, length: position - start, inSide: false)
@@ -272,7 +273,7 @@ public final class CSVReader {
             while true {
                 guard position < end else {
                     throw Failure(
-                        line: fieldLine,
+                        kind: .malformed, line: fieldLine,
                         message: "quoted field \(count + 1) is never closed: expected a closing quote before the end of the file")
                 }
                 let byte = base[position]
@@ -285,7 +286,7 @@ public final class CSVReader {
                     break
                 }
                 if byte == 0x0A { line += 1 }
-                if byte == 0 { throw Failure(line: startLine, message: "NUL byte in field \(count + 1): expected text") }
+                if byte == 0 { throw Failure(kind: .encoding, line: startLine, message: "NUL byte in field \(count + 1): expected text") }
                 position += 1
             }
             let length = position - start
@@ -295,7 +296,7 @@ public final class CSVReader {
                 let endsLine = after == 0x0A || (after == 0x0D && position + 1 < end && base[position + 1] == 0x0A)
                 if after != delimiter && !endsLine {
                     throw Failure(
-                        line: startLine,
+                        kind: .malformed, line: startLine,
                         message: "unexpected text after the closing quote of field \(count + 1): expected a delimiter or the end of the line")
                 }
             }
@@ -332,7 +333,7 @@ public final class CSVReader {
         if bytes.isEmpty { return "" }
         guard let text = UTF8Text.string(bytes) else {
             throw InputError(
-                file: file, line: line,
+                .encoding, file: file, line: line,
                 message: "field \(index + 1) is not valid UTF-8: expected UTF-8 text (the file may be Latin-1 or "
                     + "Windows-1252; convert it, e.g. with iconv -f latin1 -t utf-8)")
         }

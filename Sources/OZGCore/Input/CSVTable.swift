@@ -15,7 +15,7 @@ final class CSVTable {
         reader = try CSVReader(bytes: bytes, file: file, delimiter: delimiter)
         guard try reader.next() else {
             throw InputError(
-                file: file, line: 1,
+                .header, file: file, line: 1,
                 message: "the file is empty: expected a header row with \(required.joined(separator: ","))")
         }
         header = try reader.strings().map { $0.trimmingCharacters(in: .whitespaces) }
@@ -30,13 +30,13 @@ final class CSVTable {
         let missing = required.filter { columns[$0] == nil }
         if !missing.isEmpty {
             throw InputError(
-                file: file, line: reader.line,
+                .header, file: file, line: reader.line,
                 message: "the header lacks \(missing.joined(separator: ", ")): expected the columns "
                     + required.joined(separator: ","))
         }
         if let repeated {
             throw InputError(
-                file: file, line: reader.line, field: repeated,
+                .header, file: file, line: reader.line, field: repeated,
                 message: "the column \(repeated.quotedForMessage) appears twice in the header: expected each column once")
         }
     }
@@ -49,7 +49,7 @@ final class CSVTable {
         guard try reader.next() else { return false }
         if reader.count != header.count {
             throw InputError(
-                file: file, line: reader.line,
+                .fieldCount, file: file, line: reader.line,
                 message: "the record has \(reader.count) fields: expected \(header.count) as in the header")
         }
         return true

@@ -3,7 +3,42 @@
 /// Every input error names where the problem is (file and line where there is one), which field, the bad
 /// value and what was expected, so that a person can fix it without guessing. Its `description` is the
 /// conventional `FILE:LINE: field: message` form that editors and CI logs link to.
+///
+/// Code that decides what to do after an error (skip a row and go on, or stop reading) decides on its ``kind``,
+/// never on the message, which is for people and may be reworded.
 public struct InputError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What sort of problem an input error is: what recovery decisions branch on.
+    public enum Kind: Sendable, Hashable, CaseIterable {
+        /// The file cannot be read at all: missing, a directory, unreadable, too large.
+        case unreadable
+        /// The bytes are not UTF-8 text: UTF-16, invalid UTF-8, NUL bytes.
+        case encoding
+        /// The input breaks its format's syntax or shape (an unclosed or stray quote, a field longer than
+        /// accepted, invalid JSON, the wrong document shape, a record that is not an object). In a CSV file,
+        /// reading cannot go on after it: where the next record starts is unknown.
+        case malformed
+        /// A record with more fields than a reader accepts (``CSVReader/maxFields``). Reading cannot go on: the
+        /// reader stopped inside the record.
+        case tooManyFields
+        /// A CSV record whose number of fields differs from the header's. The record was read to its end, so
+        /// it is one bad row: reading can go on with the next record.
+        case fieldCount
+        /// The header is missing, lacks a required column or repeats one.
+        case header
+        /// A column or key that the format does not have.
+        case unknownField
+        /// A region or OZG-ID that the loaded registry or catalogue does not have.
+        case unknownKey
+        /// A required value is missing.
+        case missingValue
+        /// A value that does not parse or lies outside the accepted range.
+        case invalidValue
+        /// A record that appears more than once in one input.
+        case duplicate
+    }
+
+    /// What sort of problem this is (see ``Kind``).
+    public var kind: Kind
     /// The file the problem is in, as the user named it; `nil` for command-line arguments.
     public var file: String?
     /// The 1-based line where the offending record starts, if the input has lines.
@@ -13,7 +48,9 @@ public struct InputError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What is wrong and what was expected, e.g. `'0811100' is not an AGS: expected 8 digits`.
     public var message: String
 
-    public init(file: String? = nil, line: Int? = nil, field: String? = nil, message: String) {
+    /// An input error; `kind` defaults to ``Kind/invalidValue``, the most common one.
+    public init(_ kind: Kind = .invalidValue, file: String? = nil, line: Int? = nil, field: String? = nil, message: String) {
+        self.kind = kind
         self.file = file
         self.line = line
         self.field = field

@@ -8,10 +8,9 @@ import Foundation
 /// inner sink's result (committing a file, flushing standard output).
 public final class BackgroundSink: OutputSink, @unchecked Sendable {
     private let inner: any OutputSink
-    private let condition = NSCondition()
-    private var queue: [[UInt8]] = []
+    private let channel = BoundedChannel<[UInt8]>(capacity: depth)
     private var current: [UInt8] = []
-    private var closed = false
+    /// The inner sink's error: written by the writing thread before it signals `done`, read after waiting.
     private var failure: (any Error)?
     private let done = DispatchSemaphore(value: 0)
     private var finished = false
@@ -27,47 +26,24 @@ public final class BackgroundSink: OutputSink, @unchecked Sendable {
 
     deinit {
         if !finished {
-            condition.lock()
-            closed = true
-            queue.removeAll()
-            condition.broadcast()
-            condition.unlock()
+            channel.cancel()
             done.wait()
         }
     }
 
     private func run() {
         defer { done.signal() }
-        while true {
-            condition.lock()
-            while queue.isEmpty && !closed { condition.wait() }
-            if queue.isEmpty {
-                condition.unlock()
-                return
-            }
-            let chunk = queue.removeFirst()
-            condition.broadcast()
-            let failed = failure != nil
-            condition.unlock()
-            if failed { continue }
+        // The channel is never closed with an error, so `receive()` returns chunks and then `nil`.
+        while let chunk = (try? channel.receive()) ?? nil {
             do {
                 try chunk.withUnsafeBytes { try inner.write(bytes: $0) }
             } catch {
-                condition.lock()
                 failure = error
-                condition.broadcast()
-                condition.unlock()
+                // The formatting thread's next write throws this error instead of waiting.
+                channel.cancel(error: error)
+                return
             }
         }
-    }
-
-    private func hand(_ chunk: [UInt8]) throws {
-        condition.lock()
-        defer { condition.unlock() }
-        while queue.count >= Self.depth && failure == nil { condition.wait() }
-        if let failure { throw failure }
-        queue.append(chunk)
-        condition.broadcast()
     }
 
     public func write(_ text: String) throws {
@@ -78,7 +54,7 @@ public final class BackgroundSink: OutputSink, @unchecked Sendable {
     public func write(bytes: UnsafeRawBufferPointer) throws {
         current.append(contentsOf: bytes)
         if current.count >= Self.chunk {
-            try hand(current)
+            try channel.send(current)
             current = []
             current.reserveCapacity(Self.chunk)
         }
@@ -92,15 +68,10 @@ public final class BackgroundSink: OutputSink, @unchecked Sendable {
         if !current.isEmpty {
             let last = current
             current = []
-            try? hand(last)
+            try? channel.send(last)
         }
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
+        channel.close()
         done.wait()
-        condition.lock()
-        defer { condition.unlock() }
         if let failure { throw failure }
     }
 }

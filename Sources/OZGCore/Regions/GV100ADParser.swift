@@ -74,11 +74,11 @@ public enum GV100ADParser {
     struct RawRecord {
         var satzart: Int
         var stand: Int
-        /// The canonical key and the same digits packed into an integer (value << 4 | length).
+        /// The canonical key and the same key packed into an integer.
         var key: String
-        var packed: UInt64
+        var packed: PackedRegionKey
         var verband: String?
-        var verbandPacked: UInt64 = 0
+        var verbandPacked: PackedRegionKey?
         var ars: String?
         var name: String
         var seat: String?
@@ -89,17 +89,8 @@ public enum GV100ADParser {
         var line: Int
     }
 
-    /// Packs a key's numeric value and length into one integer, for cheap hashing while assembling.
-    private static func pack(_ value: Int, length: Int) -> UInt64 { UInt64(value) << 4 | UInt64(length) }
-
-    private static let powers: [Int] = (0...18).map { exponent in (0..<exponent).reduce(1) { product, _ in product * 10 } }
-
-    /// The packed key of the first `length` digits of a packed key.
-    private static func prefix(_ packed: UInt64, _ length: Int) -> UInt64 {
-        let full = Int(packed & 0xF)
-        guard length < full else { return packed }
-        return pack(Int(packed >> 4) / powers[full - length], length: length)
-    }
+    /// Packs a key's numeric value and length into one integer, for cheap hashing and sorting while assembling.
+    private static func pack(_ value: Int, length: Int) -> PackedRegionKey { PackedRegionKey(value: value, length: length) }
 
     /// One line of the file, cut by the character positions of the record layout.
     ///
@@ -309,9 +300,9 @@ public enum GV100ADParser {
     }
 
     private static func assemble(_ records: [RawRecord], file: String) throws(InputError) -> [Region] {
-        var positions: [UInt64: Int] = [:]
+        var positions: [PackedRegionKey: Int] = [:]
         positions.reserveCapacity(records.count)
-        var totals: [UInt64: Totals] = [:]
+        var totals: [PackedRegionKey: Totals] = [:]
         totals.reserveCapacity(5_200)
         for (position, record) in records.enumerated() {
             if let first = positions.updateValue(position, forKey: record.packed) {
@@ -321,19 +312,16 @@ public enum GV100ADParser {
             }
             if record.satzart == 60 {
                 // Four look-ups written out: an array literal here would be allocated for every Gemeinde.
-                totals[prefix(record.packed, 2), default: Totals()].add(record.population, record.area)
-                totals[prefix(record.packed, 3), default: Totals()].add(record.population, record.area)
-                totals[prefix(record.packed, 5), default: Totals()].add(record.population, record.area)
-                totals[record.verbandPacked, default: Totals()].add(record.population, record.area)
+                totals[record.packed.prefix(2), default: Totals()].add(record.population, record.area)
+                totals[record.packed.prefix(3), default: Totals()].add(record.population, record.area)
+                totals[record.packed.prefix(5), default: Totals()].add(record.population, record.area)
+                if let verband = record.verbandPacked { totals[verband, default: Totals()].add(record.population, record.area) }
             }
         }
         // Key order (file order puts a Kreis's Verbände before its Gemeinden; text order puts them after).
-        // Sorted by integers: the digits padded to nine, then the length, order exactly like the key texts, and
-        // compare far faster than strings (every command loads the registry at start).
-        let sortKeys = records.map { record -> UInt64 in
-            let length = Int(record.packed & 0xF)
-            return (record.packed >> 4) * UInt64(powers[max(0, 9 - length)]) << 4 | UInt64(length)
-        }
+        // Sorted by packed keys: they order exactly like the key texts, and compare far faster than strings
+        // (every command loads the registry at start).
+        let sortKeys = records.map(\.packed.rawValue)
         let order = records.indices.sorted { sortKeys[$0] < sortKeys[$1] }
         var regions: [Region] = []
         regions.reserveCapacity(records.count)
@@ -343,7 +331,7 @@ public enum GV100ADParser {
             // 07000999, the gemeindefreies Gebiet of M-V 13000998) belong to no Kreis, only to their Land.
             func nearest(_ lengths: (Int, Int, Int)) -> String? {
                 func at(_ length: Int) -> String? {
-                    guard length > 0, let position = positions[prefix(record.packed, length)] else { return nil }
+                    guard length > 0, let position = positions[record.packed.prefix(length)] else { return nil }
                     return records[position].key
                 }
                 return at(lengths.0) ?? at(lengths.1) ?? at(lengths.2)
@@ -375,7 +363,7 @@ public enum GV100ADParser {
             }
             var verband: RegionKey?
             if let code = record.verband {
-                guard positions[record.verbandPacked] != nil else {
+                guard let packed = record.verbandPacked, positions[packed] != nil else {
                     throw InputError(
                         file: file, line: record.line, field: "Gemeindeverband",
                         message: "'\(code)' of Gemeinde '\(record.key)' has no Gemeindeverband record: expected one")

@@ -24,7 +24,7 @@ struct About: ParsableCommand {
         case .json:
             try Listing.printJSON(info)
         case .csv:
-            try Listing.print(data.editions, format: .csv, headers: ["part", "path", "edition", "date", "source", "licence"]) {
+            try Listing.print(data.editions, format: .csv, csv: output.csv, headers: ["part", "path", "edition", "date", "source", "licence"]) {
                 [$0.part, $0.path, $0.name, $0.date, $0.source, $0.licence]
             }
         case .table:

@@ -86,7 +86,7 @@ struct BenchDataCommand: ParsableCommand {
         let services = data.services.services
         let directory = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let header = CSVFormat.line(CSVRecordSource.columns)
+        let header = CSVFormat.canonical.line(CSVRecordSource.columns)
         var random = Random(state: seed)
         var rows = 0
         _ = try AtomicFileSink.write(to: directory.appendingPathComponent("national.csv").path) { sink in
@@ -98,7 +98,7 @@ struct BenchDataCommand: ParsableCommand {
                     line.removeAll(keepingCapacity: true)
                     line += unit + "," + service.id.description
                     for cell in Self.values(&random, unit: unit, service: service.id) {
-                        line += "," + CSVFormat.field(cell)
+                        line += "," + CSVFormat.canonical.field(cell)
                     }
                     line += "\n"
                     try sink.write(line)
@@ -122,7 +122,7 @@ struct BenchDataCommand: ParsableCommand {
                     let unit = gemeinde.key.description
                     for service in services where random.chance(changePercent) {
                         let cells = Self.values(&random, unit: unit, service: service.id)
-                        try sink.write(unit + "," + service.id.description + "," + cells.map { CSVFormat.field($0) }.joined(separator: ",") + "\n")
+                        try sink.write(unit + "," + service.id.description + "," + cells.map { CSVFormat.canonical.field($0) }.joined(separator: ",") + "\n")
                         changed += 1
                     }
                 }

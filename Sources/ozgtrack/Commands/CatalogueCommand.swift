@@ -62,7 +62,7 @@ struct CatalogueCommand: ParsableCommand {
                      counts.municipalAssociations, counts.municipalities, counts.unincorporatedAreas].map(String.init)
                         + [data.services.edition.name, data.services.edition.date, regions.edition.name, regions.edition.date],
                 ]
-                try StandardOutput.shared.write(lines.map { CSVFormat.line($0) }.joined())
+                try Listing.printCSV(headers: lines[0], rows: Array(lines.dropFirst()), csv: output.csv)
             case .table:
                 var table = TextTable(["", "Anzahl"], right: [1])
                 for row in rows { table.add([row.0, String(row.1)]) }
@@ -114,7 +114,7 @@ struct CatalogueCommand: ParsableCommand {
                     sources: field.sources, services: services.count, municipalServices: services.filter(\.isMunicipal).count)
             }
             try Listing.print(
-                items, format: output.format,
+                items, output: output,
                 headers: ["nr", "themenfeld", "federfuehrung", "bundesressort", "beleg", "leistungen", "kommunal"],
                 right: [0, 5, 6]
             ) { item in
@@ -153,7 +153,7 @@ struct CatalogueCommand: ParsableCommand {
                     services: data.services(inLebenslage: $0.number).count)
             }
             try Listing.print(
-                items, format: output.format, headers: ["nr", "lebenslage", "themenfeld", "leistungen"], right: [0, 3]
+                items, output: output, headers: ["nr", "lebenslage", "themenfeld", "leistungen"], right: [0, 3]
             ) { [String($0.number), $0.name, $0.themenfeldName, String($0.services)] }
         }
     }
@@ -183,7 +183,7 @@ struct CatalogueCommand: ParsableCommand {
                 themenfeld: field?.number, lebenslage: situation?.number, municipalOnly: municipal, text: search)
             let items = services.map { ServiceItem($0, in: data) }
             try Listing.print(
-                items, format: output.format,
+                items, output: output,
                 headers: ["ozg_id", "leistung", "themenfeld", "lebenslage", "leika_typen", "kommunal"]
             ) { [$0.ozgID, $0.name, $0.themenfeldName, $0.lebenslageName, $0.leikaTypes.joined(separator: " | "), $0.municipal ? "ja" : "nein"] }
         }
@@ -235,7 +235,7 @@ struct CatalogueCommand: ParsableCommand {
                 try Listing.printJSON(Detail(service: item, leika: leika))
             case .csv:
                 try Listing.print(
-                    leika, format: .csv,
+                    leika, format: .csv, csv: output.csv,
                     headers: ["leika_schluessel", "leika_bezeichnung", "leika_typ", "kommunal", "rechtsgrundlage"]
                 ) { [$0.key ?? "", $0.name, $0.type, $0.municipal ? "ja" : "nein", $0.legalBasis] }
             case .table:

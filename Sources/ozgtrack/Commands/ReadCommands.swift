@@ -42,7 +42,7 @@ struct StatusCommand: ParsableCommand {
             try Listing.printJSON(listing)
         case .csv:
             try Listing.print(
-                rows, format: .csv,
+                rows, format: .csv, csv: output.csv,
                 headers: [
                     "ozg_id", "leistung", "themenfeld", "status", "maturity", "maturity_model", "planned", "online_since",
                     "url", "solution", "note", "via", "updated_at", "updated_by", "source",
@@ -117,7 +117,7 @@ struct HistoryCommand: ParsableCommand {
                 }
             }
             try Listing.print(
-                rows.map(CSVRow.init), format: .csv,
+                rows.map(CSVRow.init), format: .csv, csv: output.csv,
                 headers: ["at", "actor", "source", "region", "ozg_id", "field", "old", "new"]) { $0.cells }
         case .table:
             var table = TextTable(["zeit", "wer", "quelle", "ozg_id", "änderung"])
@@ -151,7 +151,7 @@ struct DiffCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "The start: a day (YYYY-MM-DD, UTC, from its first moment) or an ISO 8601 time.") var since: String
     @Option(help: "The end: a day (to its last moment) or an ISO 8601 time (default: now).") var until: String?
-    @Option(help: "Only this region and what lies within it.") var scope: String?
+    @OptionGroup var scope: ScopeOption
     @OptionGroup var output: FormatOptions
 
     typealias Item = DiffItem
@@ -160,8 +160,7 @@ struct DiffCommand: ParsableCommand {
         let data = try catalogue.load()
         let from = try parseArgument("--since", since) { try Timestamp.parse($0, endOfDay: false) }
         let to = try until.map { text in try parseArgument("--until", text) { try Timestamp.parse($0, endOfDay: true) } }
-        let regionScope = try RegionScope(
-            try scope.map { text in try parseArgument("--scope", text) { try RegionKey($0) } }, in: data.regions)
+        let regionScope = try RegionScope(try scope.key, in: data.regions)
         var items: [Item] = []
         try History.differences(store: try store.openForReading(), scope: regionScope, since: from, until: to) { difference in
             items.append(DiffItem(difference))
@@ -171,7 +170,7 @@ struct DiffCommand: ParsableCommand {
             try Listing.printJSON(items)
         case .csv:
             try Listing.print(
-                items, format: .csv,
+                items, format: .csv, csv: output.csv,
                 headers: ["region", "ozg_id", "created", "changes", "last_change_at", "last_actor", "last_source", "fields"]
             ) { item in
                 [item.region, item.ozgID, item.created ? "true" : "false", String(item.changes), item.lastChangeAt, item.lastActor,
@@ -207,7 +206,7 @@ struct CheckCommand: ParsableCommand {
             """)
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var store: StoreOptions
-    @Option(help: "Only this region and what lies within it.") var scope: String?
+    @OptionGroup var scope: ScopeOption
     @Option(name: .customLong("min-online"), help: "The least share online, in percent.") var minOnline: Double?
     @Option(name: .customLong("min-maturity"), help: "The least Reifegrad of online services.") var minMaturity: Int?
     @Option(name: .customLong("maturity-model"), help: "The model --min-maturity refers to (default 1).") var maturityModel: String?
@@ -219,14 +218,19 @@ struct CheckCommand: ParsableCommand {
 
     func validate() throws {
         if let minOnline, !(0...100).contains(minOnline) { throw ValidationError("--min-online takes a percentage from 0 to 100") }
-        if let minMaturity, !(0...7).contains(minMaturity) { throw ValidationError("--min-maturity takes a level from 0 to 7") }
+        let levels = MaturityModel.allCases.map(\.levels)
+        if let minMaturity, let lowest = levels.map(\.lowerBound).min(), let highest = levels.map(\.upperBound).max(),
+            !(lowest...highest).contains(minMaturity)
+        {
+            throw ValidationError("--min-maturity takes a level from \(lowest) to \(highest)")
+        }
         if limit < 0 { throw ValidationError("--limit takes a number of 0 or more") }
     }
 
     func run() throws {
         let data = try catalogue.load()
         var options = Check.Options()
-        options.scope = try scope.map { text in try parseArgument("--scope", text) { try RegionKey($0) } }
+        options.scope = try scope.key
         options.minOnline = minOnline
         options.minMaturity = minMaturity
         if let maturityModel { options.maturityModel = try parseArgument("--maturity-model", maturityModel) { try MaturityModel(parsing: $0) } }
@@ -242,7 +246,7 @@ struct CheckCommand: ParsableCommand {
             try Listing.printJSON(result)
         case .csv:
             try Listing.print(
-                result.shortfalls, format: .csv, headers: ["kind", "region", "region_name", "ozg_id", "value", "required", "message"]
+                result.shortfalls, format: .csv, csv: output.csv, headers: ["kind", "region", "region_name", "ozg_id", "value", "required", "message"]
             ) { [$0.kind, $0.region, $0.regionName ?? "", $0.ozgID ?? "", $0.value.map { String($0) } ?? "", $0.required.map { String($0) } ?? "", $0.message] }
         case .table:
             var text = ""
@@ -273,19 +277,22 @@ struct DumpCommand: ParsableCommand {
         commandName: "dump",
         abstract: "The current state as canonical, sorted CSV in the import format.",
         discussion: """
-            Importing a dump into an empty database and dumping again reproduces it byte for byte, so a dump can \
-            be kept in git, reviewed as a diff and loaded by CI.
+            The dump is the canonical import format: values as stored, with no formula protection (the CSV \
+            listings and reports are for people and protect cells a spreadsheet would run; the dump is for \
+            'ozgtrack import'). Importing a dump into an empty database and dumping again reproduces it byte for \
+            byte, so a dump can be kept in git, reviewed as a diff and loaded by CI. The one change to a stored \
+            value: one that starts with ' followed by =, +, -, @, tab or CR gets one more ', which the import \
+            takes off again.
             """)
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var store: StoreOptions
-    @Option(help: "Only this region and what lies within it.") var scope: String?
+    @OptionGroup var scope: ScopeOption
     @OptionGroup var asOf: AsOfOption
     @Option(help: "Write to this file (atomically) instead of standard output.") var output: String?
 
     func run() throws {
         let data = try catalogue.load()
-        let regionScope = try RegionScope(
-            try scope.map { text in try parseArgument("--scope", text) { try RegionKey($0) } }, in: data.regions)
+        let regionScope = try RegionScope(try scope.key, in: data.regions)
         let database = try store.openForReading()
         let date = try asOf.date
         if let output {

@@ -42,7 +42,7 @@ struct RegionsCommand: ParsableCommand {
                         region: RegionItem(region), ancestors: ancestors.map(RegionItem.init), children: children.count,
                         territoryEdition: data.regions.date))
             case .csv:
-                try Listing.print([RegionItem(region)], format: .csv, headers: RegionItem.headers) { $0.cells }
+                try Listing.print([RegionItem(region)], format: .csv, csv: output.csv, headers: RegionItem.headers) { $0.cells }
             case .table:
                 var lines = [
                     "\(region.name)",
@@ -76,7 +76,7 @@ struct RegionsCommand: ParsableCommand {
             let data = try catalogue.load()
             let scope = try within.map { text in try parseArgument("--within", text) { try data.regions.resolve($0) } }
             let found = data.regions.search(text, within: scope?.key, limit: max(0, limit))
-            try Listing.print(found.map(RegionItem.init), format: output.format, headers: RegionItem.headers, right: [6]) { $0.cells }
+            try Listing.print(found.map(RegionItem.init), output: output, headers: RegionItem.headers, right: [6]) { $0.cells }
         }
     }
 
@@ -101,7 +101,7 @@ struct RegionsCommand: ParsableCommand {
             } else {
                 units = data.regions.descendants(of: nil, level: .land)
             }
-            try Listing.print(units.map(RegionItem.init), format: output.format, headers: RegionItem.headers, right: [6]) { $0.cells }
+            try Listing.print(units.map(RegionItem.init), output: output, headers: RegionItem.headers, right: [6]) { $0.cells }
         }
     }
 
@@ -140,7 +140,7 @@ struct RegionsCommand: ParsableCommand {
                     "From \(older.date) to \(data.regions.date): \(changes.removed.count) removed, "
                         + "\(changes.added.count) added, \(changes.renamed.count) renamed\n\n")
             }
-            try Listing.print(items, format: output.format, headers: ["change", "key", "level", "name", "new_name"]) {
+            try Listing.print(items, output: output, headers: ["change", "key", "level", "name", "new_name"]) {
                 [$0.change, $0.key, $0.level, $0.name, $0.newName ?? ""]
             }
         }

@@ -3,14 +3,6 @@ import Exporters
 import Foundation
 import OZGCore
 
-/// Finds an exporter: the built-ins, registered ones, then plugins on PATH.
-func exporter(named name: String) throws -> any ReportExporter {
-    if let known = ExporterRegistry.shared.exporter(named: name) { return known }
-    if let plugin = ProcessPluginExporter.discover().first(where: { $0.identifier == name }) { return plugin }
-    throw ExporterError.unknownFormat(
-        name, known: ExporterRegistry.shared.all.map(\.identifier) + ProcessPluginExporter.discover().map(\.identifier))
-}
-
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -29,7 +21,7 @@ struct ReportCommand: ParsableCommand {
             """)
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var store: StoreOptions
-    @Option(help: "The region to report on, with everything within it (default: the whole country).") var scope: String?
+    @OptionGroup var scope: ScopeOption
     @OptionGroup var asOf: AsOfOption
     @OptionGroup var services: ServiceFilterOptions
     @Option(
@@ -38,49 +30,39 @@ struct ReportCommand: ParsableCommand {
     var statuses: [String] = []
     @Option(help: "The format: xml, csv, markdown, json, jsonl or a plugin's name.") var format: String = "markdown"
     @Option(help: "Write to this file (atomically) instead of standard output.") var output: String?
-    @Option(help: "CSV: the delimiter, ',' or ';'.") var delimiter: String = ","
-    @Flag(help: "CSV: start with a UTF-8 byte-order mark (for Excel).") var bom = false
-    @Flag(
-        name: .customLong("no-formula-protection"),
-        help: "CSV: leave cells starting with = + - @ as they are (by default they get a leading ').")
-    var noFormulaProtection = false
+    @OptionGroup var csv: CSVOutputOptions
     @Flag(
         name: .customLong("without-provenance"),
         help: "Leave out who changed records when and from where (for reports published outside).")
     var withoutProvenance = false
 
-    func validate() throws {
-        guard let character = delimiter.first, delimiter.count == 1, [",", ";"].contains(character) else {
-            throw ValidationError("--delimiter takes ',' or ';', not \(delimiter.quotedForMessage)")
-        }
-    }
-
     func run() throws {
         let data = try catalogue.load()
         var options = ExportOptions()
-        options.csvDelimiter = delimiter.first ?? ","
-        options.byteOrderMark = bom
-        options.neutraliseFormulas = !noFormulaProtection
-        let chosen = try exporter(named: format).configured(options)
+        options.csvDelimiter = csv.delimiter.first ?? ","
+        options.byteOrderMark = csv.bom
+        options.neutraliseFormulas = !csv.noFormulaProtection
+        let runner = Environment.reportRunner
+        let chosen: any ReportExporter
+        do {
+            chosen = try runner.exporter(named: format, options: options)
+        } catch {
+            throw HintedError(error, hint: "plugins are looked for on PATH; 'ozgtrack exporters' lists the formats")
+        }
         var query = ReportQuery()
-        query.scope = try scope.map { text in try parseArgument("--scope", text) { try RegionKey($0) } }
+        query.scope = try scope.key
         query.asOf = try asOf.date
         query.filter = try services.filter(data)
         if !statuses.isEmpty {
             query.statuses = Swift.Set(try statuses.map { text in try parseArgument("--status", text) { try RowStatus(parsing: $0) } })
         }
         query.provenance = !withoutProvenance
+        query.createdAt = try Environment.sourceDate()
         let database = try store.openForReading()
-        // Formatting and writing out run on separate threads (a national report writes gigabytes).
-        func write(to sink: any OutputSink) throws {
-            let background = BackgroundSink(sink)
-            try Report.with(query, catalogue: data, store: database) { report in try chosen.write(report, to: background) }
-            try background.finish()
-        }
         if let output {
-            try AtomicFileSink.write(to: output) { sink in try write(to: sink) }
+            try runner.run(query, catalogue: data, store: database, exporter: chosen, to: .file(path: output))
         } else {
-            try write(to: StandardOutput.shared)
+            try runner.run(query, catalogue: data, store: database, exporter: chosen, to: .sink(StandardOutput.shared))
             try StandardOutput.shared.flush()
         }
     }
@@ -102,19 +84,19 @@ struct ExportersCommand: ParsableCommand {
     }
 
     func run() throws {
-        var items = ExporterRegistry.shared.all.map {
-            Item(identifier: $0.identifier, kind: "built-in", description: $0.description, fileExtension: $0.fileExtension, mediaType: $0.mediaType)
+        let items = Environment.reportRunner.available().map { available in
+            let exporter = available.exporter
+            let kind =
+                switch available.kind {
+                case .registered: "built-in"
+                case .plugin: "plugin"
+                case .shadowedPlugin: "plugin (ignored: a built-in has this name)"
+                }
+            return Item(
+                identifier: exporter.identifier, kind: kind, description: exporter.description,
+                fileExtension: exporter.fileExtension, mediaType: exporter.mediaType, executable: available.executable?.path)
         }
-        let names = Swift.Set(items.map(\.identifier))
-        for plugin in ProcessPluginExporter.discover() {
-            let shadowed = names.contains(plugin.identifier)
-            items.append(
-                Item(
-                    identifier: plugin.identifier, kind: shadowed ? "plugin (ignored: a built-in has this name)" : "plugin",
-                    description: plugin.description, fileExtension: plugin.fileExtension, mediaType: plugin.mediaType,
-                    executable: plugin.executable.path))
-        }
-        try Listing.print(items, format: output.format, headers: ["format", "kind", "description"]) {
+        try Listing.print(items, output: output, headers: ["format", "kind", "description"]) {
             [$0.identifier, $0.kind, $0.description]
         }
     }
@@ -145,7 +127,8 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let result = try XMLSchemaValidator().validate(file: file)
+        let validator = XMLSchemaValidator()
+        let result = try file == "-" ? validator.validate(handle: .standardInput, name: "<stdin>") : validator.validate(file: file)
         switch format {
         case .json:
             try Listing.printJSON(

@@ -126,7 +126,7 @@ struct TokenCommand: ParsableCommand {
             let items = tokens.map {
                 Item(name: $0.name, scope: $0.scope?.description, role: $0.role.rawValue, createdAt: Timestamp.string($0.createdAt))
             }
-            try Listing.print(items, format: output.format, headers: ["name", "scope", "role", "created_at"]) {
+            try Listing.print(items, output: output, headers: ["name", "scope", "role", "created_at"]) {
                 [$0.name, $0.scope ?? "", $0.role, $0.createdAt]
             }
         }

@@ -124,7 +124,8 @@ struct ImportCommand: ParsableCommand {
         abstract: "Add or update many records from files, in one transaction: all rows or none.",
         discussion: """
             Formats: csv (header region,ozg_id,status,maturity,maturity_model,planned,online_since,url,solution,note; \
-            UTF-8 with or without BOM; ',' or ';'; CRLF or LF; empty cells mean "not given"), json (an array of \
+            UTF-8 with or without BOM; ',' or ';'; CRLF or LF; empty cells mean "not given"; a url, solution or note \
+            cell that ozgtrack's CSV output protected with a leading ' imports without it), json (an array of \
             objects with the same keys), dashboard (the open-data export of the Dashboard Digitale Verwaltung, CSV \
             or JSON pages), xml (ozgtrack's XML report, validated against its schema while read; each entry with \
             an 'umsetzung' replaces the record's values, fields it leaves out are cleared). Default: by the file's \
@@ -158,11 +159,15 @@ struct ImportCommand: ParsableCommand {
         let csvDelimiter = delimiter.flatMap(CSVDelimiter.init(text:))
         let sources: [any RecordSource] = files.map { path in
             let chosen = format ?? Self.format(of: path)
+            // '-' is standard input: a convention of this command line, not of the libraries.
+            let input: InputSource = path == "-" ? .standardInput : .file(path)
             switch chosen {
-            case .csv: return CSVRecordSource(path: path, validator: validator, delimiter: csvDelimiter)
-            case .json: return JSONRecordSource(path: path, validator: validator)
-            case .dashboard: return DashboardSource(path: path, validator: validator, delimiter: csvDelimiter)
-            case .xml: return XMLRecordSource(path: path, validator: validator)
+            case .csv: return CSVRecordSource(input: input, validator: validator, delimiter: csvDelimiter)
+            case .json: return JSONRecordSource(input: input, validator: validator)
+            case .dashboard: return DashboardSource(input: input, validator: validator, delimiter: csvDelimiter)
+            case .xml:
+                if path == "-" { return XMLRecordSource(handle: .standardInput, name: "<stdin>", validator: validator) }
+                return XMLRecordSource(path: path, validator: validator)
             }
         }
         let source = files.map { $0 == "-" ? "<stdin>" : URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")

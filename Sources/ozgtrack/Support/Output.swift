@@ -33,23 +33,46 @@ enum ListingFormat: String, CaseIterable, ExpressibleByArgument {
 
 /// Renders listings in the chosen format.
 enum Listing {
-    /// Prints `items` as a table, JSON array or CSV with a header.
+    /// Prints `items` as the options ask: a table, a JSON array or CSV with a header.
     static func print<Item: Encodable>(
-        _ items: [Item], format: ListingFormat, headers: [String], right: Set<Int> = [], cells: (Item) -> [String]
+        _ items: [Item], output: FormatOptions, headers: [String], right: Set<Int> = [], cells: (Item) -> [String]
+    ) throws {
+        try print(items, format: output.format, csv: output.csv, headers: headers, right: right, cells: cells)
+    }
+
+    /// Prints `items` in `format` (CSV as `csv` says): a table, a JSON array or CSV with a header.
+    static func print<Item: Encodable>(
+        _ items: [Item], format: ListingFormat, csv: CSVOutputOptions, headers: [String], right: Set<Int> = [],
+        cells: (Item) -> [String]
     ) throws {
         let out = StandardOutput.shared
         switch format {
         case .json:
             try out.write(try JSON.encode(items) + "\n")
         case .csv:
-            try out.write(CSVFormat.line(headers))
-            for item in items { try out.write(CSVFormat.line(cells(item))) }
+            try printCSV(headers: headers, rows: items.map(cells), csv: csv)
+            return
         case .table:
             var table = TextTable(headers, right: right)
             for item in items { table.add(cells(item)) }
             try out.write(table.render())
         }
         try out.flush()
+    }
+
+    /// Prints CSV: a header and rows, through ozgtrack's one CSV writer (LF line ends, formula protection unless
+    /// the options turn it off).
+    static func printCSV(headers: [String], rows: [[String]], csv: CSVOutputOptions) throws {
+        let format = csv.format(lineEnd: .lf)
+        var out = ByteWriter(sink: StandardOutput.shared)
+        out.appendCSVStart(format)
+        out.appendCSVRecord(headers, format: format)
+        for row in rows {
+            out.appendCSVRecord(row, format: format)
+            try out.flushIfFull()
+        }
+        try out.flush()
+        try StandardOutput.shared.flush()
     }
 
     /// Prints one object as JSON.

@@ -9,12 +9,10 @@ struct StoreOptions: ParsableArguments {
         help: ArgumentHelp("The database file.", discussion: "Default: OZGTRACK_DB, else ./ozgtrack.sqlite.", valueName: "path"))
     var path: String?
 
-    var resolvedPath: String { SQLiteStore.resolvePath(option: path) }
+    var resolvedPath: String { Environment.databasePath(option: path).path }
 
     /// Whether the path was named (by option or environment) rather than the default.
-    var isExplicit: Bool {
-        path != nil || !(ProcessInfo.processInfo.environment[SQLiteStore.environmentVariable] ?? "").isEmpty
-    }
+    var isExplicit: Bool { Environment.databasePath(option: path).isExplicit }
 
     /// Opens the store for writing; it must exist (see `ozgtrack init`).
     func openForWriting() throws -> SQLiteStore { try SQLiteStore(path: resolvedPath, mode: .write) }
@@ -46,7 +44,7 @@ struct WriterOptions: ParsableArguments {
 
     func batch(source: String, command: String) throws -> BatchInfo {
         let at = try recordedAt.map { text in try parseArgument("--recorded-at", text) { try Timestamp.parse($0, endOfDay: false) } }
-        let name = actor ?? ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? NSUserName()
+        let name = actor ?? Environment.userName
         if name.isEmpty { throw InputError(field: "--actor", message: "empty: expected a name") }
         return BatchInfo(actor: name, source: source, command: command, at: at)
     }

@@ -17,13 +17,18 @@
 /// error.
 public struct DashboardSource: RecordSource {
     public let file: String
-    let path: String
+    let input: InputSource
     let validator: RecordValidator
     let delimiter: CSVDelimiter?
 
+    /// The file at `path` (no name is special: standard input is ``InputSource/standardInput``).
     public init(path: String, validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
-        self.path = path
-        self.file = path == "-" ? "<stdin>" : path
+        self.init(input: .file(path), validator: validator, delimiter: delimiter)
+    }
+
+    public init(input: InputSource, validator: RecordValidator, delimiter: CSVDelimiter? = nil) {
+        self.input = input
+        self.file = input.name
         self.validator = validator
         self.delimiter = delimiter
     }
@@ -50,7 +55,7 @@ public struct DashboardSource: RecordSource {
     }
 
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
-        try InputFile.withBytes(path) { bytes in try forEachRow(bytes: bytes, body) }
+        try InputFile.withBytes(input) { bytes in try forEachRow(bytes: bytes, body) }
     }
 
     /// The rows of an export's bytes; also the entry point for fuzzing.

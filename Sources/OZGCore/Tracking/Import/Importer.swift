@@ -86,14 +86,14 @@ public enum Importer {
             errorCount += 1
             if errors.count < errorLimit { errors.append(error) }
         }
-        let channel = PlannedChannel()
+        let channel = PlannedChannel(capacity: ReadingStage.capacity)
         let stage = ReadingStage(sources: sources, empty: empty, channel: channel)
         Thread.detachNewThread { stage.run() }
         defer {
             channel.cancel()
             stage.wait()
         }
-        while let chunk = try channel.take() {
+        while let chunk = try channel.receive() {
             for item in chunk {
                 let row: ImportRow
                 let planned: RecordValues?
@@ -109,7 +109,7 @@ public enum Importer {
                 if let progress, summary.rows % 100_000 == 0 { progress(summary.rows) }
                 if let planned {
                     summary.inserted += 1
-                    if errorCount == 0, let writer { try writer.put(row.key, planned) }
+                    if errorCount == 0, let writer { try writer.put(row.key, planned, current: nil) }
                     continue
                 }
                 let current = try reader.current(row.key, asOf: nil)
@@ -125,7 +125,7 @@ public enum Importer {
                     continue
                 }
                 if current == nil { summary.inserted += 1 } else { summary.updated += 1 }
-                if errorCount == 0, let writer { try writer.put(row.key, values) }
+                if errorCount == 0, let writer { try writer.put(row.key, values, current: current?.values) }
             }
         }
         stage.wait()
@@ -143,7 +143,7 @@ public enum Importer {
             let current = try reader.current(key, asOf: nil)
             let values = try update.applied(to: current?.values)
             if let current, current.values == values { return SetOutcome(changed: false, created: false, record: current) }
-            try writer?.put(key, values)
+            try writer?.put(key, values, current: current?.values)
             let record = try writer.map { try $0.current(key, asOf: nil) } ?? nil
             return SetOutcome(changed: true, created: current == nil, record: record)
         }
@@ -164,6 +164,8 @@ final class ReadingStage: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var waited = false
     static let chunkSize = 4_096
+    /// At most this many chunks wait for the writing stage.
+    static let capacity = 8
 
     init(sources: [any RecordSource], empty: Bool, channel: PlannedChannel) {
         self.sources = sources
@@ -188,6 +190,7 @@ final class ReadingStage: @unchecked Sendable {
                             chunk.append(
                                 .failure(
                                     InputError(
+                                        .duplicate,
                                         file: row.file, line: row.line,
                                         message: "region \(row.key.region) and OZG-ID \(row.key.service) appear again (first on \(place)): "
                                             + "expected each record once per import")))
@@ -202,15 +205,15 @@ final class ReadingStage: @unchecked Sendable {
                         }
                     }
                     if chunk.count >= Self.chunkSize {
-                        try channel.put(chunk)
+                        try channel.send(chunk)
                         chunk.removeAll(keepingCapacity: true)
                     }
                 }
             }
-            if !chunk.isEmpty { try channel.put(chunk) }
-            channel.finish(nil)
+            if !chunk.isEmpty { try channel.send(chunk) }
+            channel.close()
         } catch {
-            channel.finish(error)
+            channel.close(error: error)
         }
     }
 
@@ -222,56 +225,6 @@ final class ReadingStage: @unchecked Sendable {
     }
 }
 
-/// A bounded hand-over of row chunks from the reading stage to the writing one.
-final class PlannedChannel: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var chunks: [[Importer.Planned]] = []
-    private var finished = false
-    private var failure: (any Error)?
-    private var cancelled = false
-    /// At most this many chunks wait, so memory stays bounded when writing is slower than reading.
-    static let capacity = 8
-
-    struct Cancelled: Error {}
-
-    /// Hands a chunk on; waits while the channel is full. Throws when the writing side gave up.
-    func put(_ chunk: [Importer.Planned]) throws {
-        condition.lock()
-        defer { condition.unlock() }
-        while chunks.count >= Self.capacity && !cancelled { condition.wait() }
-        if cancelled { throw Cancelled() }
-        chunks.append(chunk)
-        condition.broadcast()
-    }
-
-    /// Marks the end of the input, with the error that ended it early, if any.
-    func finish(_ error: (any Error)?) {
-        condition.lock()
-        finished = true
-        failure = error
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The next chunk; `nil` at the end. Throws the reading stage's error.
-    func take() throws -> [Importer.Planned]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while chunks.isEmpty && !finished { condition.wait() }
-        if !chunks.isEmpty {
-            let chunk = chunks.removeFirst()
-            condition.broadcast()
-            return chunk
-        }
-        if let failure, !(failure is Cancelled) { throw failure }
-        return nil
-    }
-
-    /// Tells the reading stage to stop.
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        condition.unlock()
-    }
-}
+/// The bounded hand-over of row chunks from the reading stage to the writing one: at most
+/// ``ReadingStage/capacity`` chunks wait, so memory stays bounded when writing is slower than reading.
+typealias PlannedChannel = BoundedChannel<[Importer.Planned]>

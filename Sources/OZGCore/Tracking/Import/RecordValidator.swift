@@ -1,31 +1,3 @@
-/// One validated row of an import: which record, what to change, and where it came from.
-public struct ImportRow: Sendable, Hashable {
-    /// The file, as named by the user.
-    public var file: String
-    /// The line where the row starts.
-    public var line: Int
-    public var key: RecordKey
-    public var update: RecordUpdate
-
-    public init(file: String, line: Int, key: RecordKey, update: RecordUpdate) {
-        self.file = file
-        self.line = line
-        self.key = key
-        self.update = update
-    }
-}
-
-/// Reads import rows from one input.
-///
-/// Sources report a bad row as a failure and go on, so that every bad row of a file is reported at once; a
-/// problem with the file as a whole (unreadable, wrong encoding, no header) is thrown.
-public protocol RecordSource {
-    /// The file name used in messages.
-    var file: String { get }
-    /// Calls `body` with every row or row error, in input order.
-    func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws
-}
-
 /// Checks the values of import rows and command-line options against the catalogue and the registry.
 ///
 /// Every check throws an ``InputError`` that names the field, the value and what was expected; readers add
@@ -75,7 +47,7 @@ public final class RecordValidator {
             let message =
                 "\(text.quotedForMessage) is not in the territory edition \(catalogue.regions.date): expected a key of the registry"
             if skipUnknown { return nil }
-            throw InputError(field: field, message: message)
+            throw InputError(.unknownKey, field: field, message: message)
         }
         if regionCache.count < 100_000 { regionCache[text] = region.key }
         lastRegion = (text, region.key)
@@ -93,9 +65,9 @@ public final class RecordValidator {
         guard knownServices[id.value] else {
             if skipUnknown { return nil }
             throw InputError(
-                field: field,
+                .unknownKey, field: field,
                 message: "'\(id)' is not in the OZG catalogue (\(catalogue.services.edition.date)): expected an OZG-ID of the "
-                    + "catalogue (a newer edition can be loaded with --catalogue)")
+                    + "catalogue (or load a newer edition of the catalogue)")
         }
         return id
     }
@@ -177,9 +149,10 @@ public final class RecordValidator {
 
 /// Finds the same record twice among the rows of one import, in little memory.
 ///
-/// Keys are packed into 64-bit integers. While rows arrive in key order (as in a dump), they are appended to a
-/// sorted array and found by binary search; rows out of order go to a hash table. A national import of six
-/// million sorted rows so needs about 70 MB instead of the 400 MB a set of `RecordKey`s would take.
+/// Keys are packed into 64-bit integers (``PackedRegionKey`` and the OZG-ID), which order like the keys. While
+/// rows arrive in key order (as in a dump), they are appended to a sorted array and found by binary search; rows
+/// out of order go to a hash table. A national import of six million sorted rows so needs about 70 MB instead of
+/// the 400 MB a set of `RecordKey`s would take.
 struct DuplicateDetector {
     private var sortedKeys: [UInt64] = []
     private var sortedRefs: [UInt32] = []
@@ -187,15 +160,9 @@ struct DuplicateDetector {
     private var references: [(file: String, line: Int)] = []
     private var fileIndex: [String: Int] = [:]
 
-    /// Packs a record key: region digits, their count and the OZG-ID.
+    /// Packs a record key: its packed region key (below 2³⁴) and the OZG-ID (below 2¹⁷).
     static func pack(_ key: RecordKey) -> UInt64 {
-        var value: UInt64 = 0
-        var length: UInt64 = 0
-        for byte in key.region.description.utf8 {
-            value = value &* 10 &+ UInt64(byte &- 0x30)
-            length += 1
-        }
-        return value << 21 | length << 17 | UInt64(key.service.value)
+        UInt64(PackedRegionKey(key.region).rawValue) << 17 | UInt64(key.service.value)
     }
 
     /// Notes `key` at `file:line`; returns where it was seen first if it is a repeat.

@@ -1,0 +1,43 @@
+import Foundation
+
+/// Runs a ``RowMerger`` on its own thread.
+///
+/// `@unchecked Sendable`: the merger (and through it the store's cursor) is used only by the producing thread
+/// until ``wait()`` returns.
+final class RowProducer: @unchecked Sendable {
+    private let merger: RowMerger
+    private let channel: RowChannel
+    private let done = DispatchSemaphore(value: 0)
+    private var finished = false
+    private let lock = NSLock()
+    static let chunkSize = 1_024
+
+    init(merger: RowMerger, channel: RowChannel) {
+        self.merger = merger
+        self.channel = channel
+    }
+
+    func run() {
+        defer { done.signal() }
+        var chunk: [CompactRow] = []
+        chunk.reserveCapacity(Self.chunkSize)
+        while let row = merger.next() {
+            chunk.append(row)
+            if chunk.count == Self.chunkSize {
+                do { try channel.send(chunk) } catch { return }  // the reading side stopped
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        if !chunk.isEmpty { try? channel.send(chunk) }
+        channel.close()
+    }
+
+    /// Waits until the producer has stopped (idempotent).
+    func wait() {
+        lock.lock()
+        defer { lock.unlock() }
+        if finished { return }
+        done.wait()
+        finished = true
+    }
+}
