@@ -10,7 +10,8 @@ import PackageDescription
 ///            │               ├──────▶ CLibXML (libxml2)
 ///            │               └──────▶ CLibXLSXWriter (libxlsxwriter)
 ///            ├─────────────▶ PostgresStore ──▶ OZGCore, PostgresNIO
-///            └─────────────▶ OZGCore
+///            ├─────────────▶ OZGCore
+///            └─▶ OZGService (HTTP: hummingbird) ──▶ Exporters, OZGCore
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -30,6 +31,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Domain model, catalogue, regions, the tracking store, report building.
@@ -71,12 +77,31 @@ let package = Package(
             pkgConfig: "xlsxwriter",
             providers: [.apt(["libxlsxwriter-dev"])]
         ),
+        // The HTTP service (`ozgtrack serve`): adapts HTTP to the libraries' front end and nothing more.
+        .target(
+            name: "OZGService",
+            dependencies: [
+                "OZGCore", "Exporters",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["embed.list", "openapi.json"],
+            swiftSettings: strict,
+            plugins: [.plugin(name: "EmbedData")]
+        ),
         // The command-line shell: parse arguments, call the libraries, print.
         .executableTarget(
             name: "ozgtrack",
             dependencies: [
-                "OZGCore", "Exporters", "PostgresStore",
+                "OZGCore", "Exporters", "PostgresStore", "OZGService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
@@ -93,6 +118,8 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "CLITests", dependencies: ["OZGCore", "ozgtrack"], path: "Tests/CLITests", swiftSettings: strict),
+        // End to end over loopback HTTP against the built `ozgtrack serve`.
+        .testTarget(name: "ServiceTests", dependencies: ["ozgtrack"], path: "Tests/ServiceTests", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

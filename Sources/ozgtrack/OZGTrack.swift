@@ -22,7 +22,7 @@ struct OZGTrack: ParsableCommand {
         subcommands: [
             InitCommand.self, SetCommand.self, ImportCommand.self, StatusCommand.self, HistoryCommand.self,
             DiffCommand.self, CheckCommand.self, DumpCommand.self, ReportCommand.self, ExportersCommand.self,
-            ValidateCommand.self, SchemaCommand.self, DatabaseCommand.self,
+            ValidateCommand.self, SchemaCommand.self, DatabaseCommand.self, ServeCommand.self, TokenCommand.self,
             CatalogueCommand.self, RegionsCommand.self, About.self, BenchDataCommand.self,
         ]
     )

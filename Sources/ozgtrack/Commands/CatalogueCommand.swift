@@ -261,28 +261,3 @@ struct CatalogueCommand: ParsableCommand {
         }
     }
 }
-
-/// One OZG-Leistung as listed.
-struct ServiceItem: Encodable {
-    var ozgID: String
-    var name: String
-    var themenfeld: Int
-    var themenfeldName: String
-    var lebenslage: Int
-    var lebenslageName: String
-    var leikaTypes: [String]
-    var leikaServices: Int
-    var municipal: Bool
-
-    init(_ service: OZGService, in catalogue: ServiceCatalogue) {
-        ozgID = service.id.description
-        name = service.name
-        themenfeld = service.themenfeld
-        themenfeldName = catalogue.themenfeld(service.themenfeld)?.name ?? ""
-        lebenslage = service.lebenslage
-        lebenslageName = catalogue.lebenslage(service.lebenslage)?.name ?? ""
-        leikaTypes = service.typeCodes
-        leikaServices = service.leika.count
-        municipal = service.isMunicipal
-    }
-}

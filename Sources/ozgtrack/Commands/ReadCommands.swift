@@ -2,41 +2,6 @@ import ArgumentParser
 import Foundation
 import OZGCore
 
-/// A stored record as scripts see it.
-struct RecordItem: Encodable {
-    var region: String
-    var ozgID: String
-    var status: String
-    var statusGerman: String
-    var maturity: Int?
-    var maturityModel: Int?
-    var planned: String?
-    var onlineSince: String?
-    var url: String?
-    var solution: String?
-    var note: String?
-    var updatedAt: String
-    var updatedBy: String
-    var source: String
-
-    init(_ record: StoredRecord, catalogue: Catalogue) {
-        region = record.key.region.description
-        ozgID = record.key.service.description
-        status = record.values.status.rawValue
-        statusGerman = record.values.status.german
-        maturity = record.values.maturity
-        maturityModel = record.values.maturityModel?.rawValue
-        planned = record.values.planned?.description
-        onlineSince = record.values.onlineSince?.description
-        url = record.values.url
-        solution = record.values.solution
-        note = record.values.note
-        updatedAt = Timestamp.string(record.updatedAt)
-        updatedBy = record.updatedBy
-        source = record.source
-    }
-}
-
 /// "status: planned → online; url: – → https://…"
 func describeChanges(_ fields: [RecordField], old: RecordValues?, new: RecordValues?) -> String {
     fields.map { field in
@@ -60,21 +25,8 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var asOf: AsOfOption
     @OptionGroup var output: FormatOptions
 
-    struct Output: Encodable {
-        var region: RegionItem
-        var asOf: String?
-        var counts: ServiceCounts
-        var services: [Row]
-    }
-
-    struct Row: Encodable {
-        var ozgID: String
-        var name: String
-        var themenfeld: Int
-        var municipal: Bool
-        var record: RecordItem?
-        var via: String?
-    }
+    typealias Output = StatusListing
+    typealias Row = StatusListing.Row
 
     func run() throws {
         let data = try catalogue.load()
@@ -82,17 +34,12 @@ struct StatusCommand: ParsableCommand {
         let filter = try services.filter(data)
         let date = try asOf.date
         let view = try StatusView.make(store: try store.openForReading(), catalogue: data, region: unit, filter: filter, asOf: date)
-        let rows = view.rows.map {
-            Row(
-                ozgID: $0.service.id.description, name: $0.service.name, themenfeld: $0.service.themenfeld,
-                municipal: $0.service.isMunicipal, record: $0.record.map { RecordItem($0, catalogue: data) },
-                via: $0.via?.description)
-        }
+        let listing = StatusListing(view, catalogue: data)
+        let rows = listing.services
         let out = StandardOutput.shared
         switch output.format {
         case .json:
-            try Listing.printJSON(
-                Output(region: RegionItem(unit), asOf: date.map(Timestamp.string), counts: view.counts, services: rows))
+            try Listing.printJSON(listing)
         case .csv:
             try Listing.print(
                 rows, format: .csv, csv: output.csv,
@@ -146,20 +93,7 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: "Only changes from this day (YYYY-MM-DD, UTC) or ISO 8601 time on.") var since: String?
     @OptionGroup var output: FormatOptions
 
-    struct Item: Encodable {
-        struct FieldChange: Encodable {
-            var field: String
-            var old: String?
-            var new: String?
-        }
-        var at: String
-        var actor: String
-        var source: String
-        var region: String
-        var ozgID: String
-        var created: Bool
-        var changes: [FieldChange]
-    }
+    typealias Item = HistoryItem
 
     func run() throws {
         let data = try catalogue.load()
@@ -171,12 +105,7 @@ struct HistoryCommand: ParsableCommand {
         let service = try ozgID.map { text in try parseArgument("OZG-ID", text) { try OZGID($0) } }
         let from = try since.map { text in try parseArgument("--since", text) { try Timestamp.parse($0, endOfDay: false) } }
         let changes = try History.changes(store: try store.openForReading(), region: key, service: service, since: from)
-        let items = changes.map { change in
-            Item(
-                at: Timestamp.string(change.at), actor: change.actor, source: change.source,
-                region: change.key.region.description, ozgID: change.key.service.description, created: change.old == nil,
-                changes: change.fields.map { .init(field: $0.rawValue, old: change.old?.text($0), new: change.new.text($0)) })
-        }
+        let items = changes.map(HistoryItem.init)
         switch output.format {
         case .json:
             try Listing.printJSON(items)
@@ -225,16 +154,7 @@ struct DiffCommand: ParsableCommand {
     @OptionGroup var scope: ScopeOption
     @OptionGroup var output: FormatOptions
 
-    struct Item: Encodable {
-        var region: String
-        var ozgID: String
-        var created: Bool
-        var changes: Int
-        var lastChangeAt: String
-        var lastActor: String
-        var lastSource: String
-        var fields: [HistoryCommand.Item.FieldChange]
-    }
+    typealias Item = DiffItem
 
     func run() throws {
         let data = try catalogue.load()
@@ -243,12 +163,7 @@ struct DiffCommand: ParsableCommand {
         let regionScope = try RegionScope(try scope.key, in: data.regions)
         var items: [Item] = []
         try History.differences(store: try store.openForReading(), scope: regionScope, since: from, until: to) { difference in
-            items.append(
-                Item(
-                    region: difference.key.region.description, ozgID: difference.key.service.description,
-                    created: difference.old == nil, changes: difference.changes, lastChangeAt: Timestamp.string(difference.at),
-                    lastActor: difference.actor, lastSource: difference.source,
-                    fields: difference.fields.map { .init(field: $0.rawValue, old: difference.old?.text($0), new: difference.new.text($0)) }))
+            items.append(DiffItem(difference))
         }
         switch output.format {
         case .json:

@@ -146,35 +146,3 @@ struct RegionsCommand: ParsableCommand {
         }
     }
 }
-
-/// One unit as listed.
-struct RegionItem: Encodable {
-    var key: String
-    var name: String
-    var level: String
-    var kind: String
-    var textCode: Int?
-    var parent: String?
-    var verband: String?
-    var population: Int
-    var areaHectares: Int
-    var ars: String?
-    var postcode: String?
-
-    init(_ region: Region) {
-        key = region.key.description
-        name = region.name
-        level = region.level.rawValue
-        kind = region.kind
-        textCode = region.textCode
-        parent = region.parent?.description
-        verband = region.verband?.description
-        population = region.population
-        areaHectares = region.areaHectares
-        ars = region.ars
-        postcode = region.postcode
-    }
-
-    static let headers = ["key", "name", "level", "kind", "parent", "ars", "population"]
-    var cells: [String] { [key, name, level, kind, parent ?? "", ars ?? "", String(population)] }
-}

@@ -94,14 +94,7 @@ struct SetCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Show what would happen; write nothing.") var dryRun = false
     @Option(help: "Output: text or json.") var format: ResultFormat = .text
 
-    struct Outcome: Encodable {
-        var result: String
-        var created: Bool
-        var dryRun: Bool
-        var region: String
-        var ozgID: String
-        var record: RecordItem?
-    }
+    typealias Outcome = SetResultItem
 
     /// Whether regions are named by options (then positional keys are OZG-IDs).
     var selectsRegions: Bool { !regions.isEmpty || within != nil }

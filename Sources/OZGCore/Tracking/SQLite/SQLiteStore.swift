@@ -28,7 +28,7 @@ public final class SQLiteStore: TrackingStore {
 
     /// The file's path.
     public let path: String
-    private let queue: DatabaseQueue
+    let queue: DatabaseQueue
     /// The store's rules over this file.
     public let store: RecordStore<SQLiteBackend>
 
@@ -141,6 +141,7 @@ public final class SQLiteStore: TrackingStore {
                         WHERE region % 16 <> 8;
                     """)
         }
+        registerTokenMigration(&migrator)
         return migrator
     }
 
