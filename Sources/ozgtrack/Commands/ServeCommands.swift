@@ -39,7 +39,7 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         let data = try catalogue.load()
-        let database = try store.openForWriting()
+        let database = try store.openWithTokens()
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
@@ -97,7 +97,7 @@ struct TokenCommand: ParsableCommand {
             let data = try catalogue.load()
             let parsedRole = try parseArgument("--role", role) { try TokenRole(parsing: $0) }
             let key = try scope.map { text in try parseArgument("--scope", text) { try RegionKey($0) } }
-            let database = try store.openForWriting()
+            let database = try store.openWithTokens()
             let secret: String
             do {
                 secret = try AccessTokens.create(name: name, scope: key, role: parsedRole, in: database, catalogue: data)
@@ -122,7 +122,7 @@ struct TokenCommand: ParsableCommand {
         }
 
         func run() throws {
-            let tokens = try store.openForWriting().tokens()
+            let tokens = try store.openWithTokens().tokens()
             let items = tokens.map {
                 Item(name: $0.name, scope: $0.scope?.description, role: $0.role.rawValue, createdAt: Timestamp.string($0.createdAt))
             }
@@ -138,7 +138,7 @@ struct TokenCommand: ParsableCommand {
         @Argument(help: "The token's name.") var name: String
 
         func run() throws {
-            try store.openForWriting().revokeToken(named: name)
+            try store.openWithTokens().revokeToken(named: name)
             try StandardOutput.shared.write("revoked \(name)\n")
             try StandardOutput.shared.flush()
         }

@@ -22,6 +22,18 @@ struct StoreOptions: ParsableArguments {
         return try SQLiteStore(path: resolvedPath, mode: .write)
     }
 
+    /// Opens the store for the service and its access tokens, which are kept beside the records. Only the SQLite
+    /// store keeps tokens so far: a PostgreSQL URL is refused with a message saying so (exit 2).
+    func openWithTokens() throws -> any TrackingStore & TokenStore {
+        let opened = try openForWriting()
+        guard let store = opened as? any TrackingStore & TokenStore else {
+            throw StoreError(
+                "access tokens (ozgtrack serve, ozgtrack token) are kept in a SQLite database for now: "
+                    + "a PostgreSQL store does not hold them yet; name a database file with --db")
+        }
+        return store
+    }
+
     /// Opens the store for reading. With no database at the default path, an empty one stands in (with a
     /// note on stderr), so that reading commands work on a fresh machine; a named path that does not exist is
     /// an error.
