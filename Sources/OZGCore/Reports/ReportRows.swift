@@ -76,7 +76,6 @@ public final class ReportRows: Sequence, IteratorProtocol {
         return row(view.compact)
     }
 
-    /// The regions of this pass, by the positions ``RowView/region`` refers to.
     /// Whether ``nextView()`` also hands out the rows the status filter leaves out (``RowView/isListed`` false),
     /// for exporters that count per unit beside the built-in aggregates.
     package var includesUnlisted = false
