@@ -70,9 +70,12 @@ schemas = {
     "SetResult": obj(["result", "created", "dryRun", "region", "ozgID"], {
         "result": {"type": "string", "enum": ["updated", "unchanged"]}, "created": {"type": "boolean"}, "dryRun": {"type": "boolean"},
         "region": string, "ozgID": string, "record": ref("Record")}),
+    # null (or "") means "not given": the stored value stays.
     "SetBody": {"type": "object", "additionalProperties": False, "properties": {
-        "status": STATUS, "maturity": {"type": ["integer", "string"]}, "maturity_model": {"type": ["integer", "string"]},
-        "planned": string, "online_since": string, "url": string, "solution": string, "note": string,
+        "status": {"type": ["string", "null"], "enum": STATUS["enum"] + [None]}, "maturity": {"type": ["integer", "string", "null"]},
+        "maturity_model": {"type": ["integer", "string", "null"]}, "planned": {"type": ["string", "null"]},
+        "online_since": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]}, "solution": {"type": ["string", "null"]},
+        "note": {"type": ["string", "null"]},
         "clear": {"type": "array", "items": {"type": "string", "enum": ["status", "maturity", "maturity_model", "planned", "online_since", "url", "solution", "note"]}}},
         "examples": [{"status": "online", "maturity": 3, "online_since": "2024-05-01", "url": "https://example.org/antrag"}]},
 }

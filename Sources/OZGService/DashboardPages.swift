@@ -79,44 +79,58 @@ struct DashboardPages: Sendable {
     }
 }
 
-/// A sink that inserts a piece of HTML right after the page's `<body>` tag and passes everything else through.
+/// A sink that inserts a piece of HTML right after the page's `<body>` tag and passes everything else through
+/// (text and bytes alike: the report runner hands bytes on).
 final class BodyInsertingSink: OutputSink {
     private let base: any OutputSink
-    private var insertion: String?
-    private var carry = ""
+    private var insertion: [UInt8]?
+    private var carry: [UInt8] = []
+    private static let tag = Array("<body>".utf8)
 
     init(_ base: any OutputSink, inserting insertion: String) {
         self.base = base
-        self.insertion = insertion
+        self.insertion = Array(("\n" + insertion).utf8)
     }
 
     func write(_ text: String) throws {
-        guard let insertion else { return try base.write(text) }
-        carry += text
-        if let range = carry.range(of: "<body>") {
-            try base.write(String(carry[..<range.upperBound]) + "\n" + insertion + String(carry[range.upperBound...]))
-            self.insertion = nil
-            carry = ""
-        } else if carry.utf8.count > 1 << 20 {
-            // No body tag in the first MiB: not a page to decorate.
-            self.insertion = nil
-            try base.write(carry)
-            carry = ""
-        }
+        if insertion == nil { return try base.write(text) }
+        var text = text
+        try text.withUTF8 { try write(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     func write(bytes: UnsafeRawBufferPointer) throws {
-        try flush()
-        try base.write(bytes: bytes)
+        guard let insertion else { return try base.write(bytes: bytes) }
+        carry.append(contentsOf: bytes)
+        if let end = Self.end(of: Self.tag, in: carry) {
+            var out = Array(carry[..<end])
+            out += insertion
+            out += carry[end...]
+            self.insertion = nil
+            carry = []
+            try out.withUnsafeBytes { try base.write(bytes: $0) }
+        } else if carry.count > 1 << 20 {
+            // No body tag in the first MiB: not a page to decorate.
+            try flush()
+        }
+    }
+
+    /// The index just after the first occurrence of `needle` in `haystack`.
+    private static func end(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if haystack[start..<start + needle.count].elementsEqual(needle) { return start + needle.count }
+        }
+        return nil
     }
 
     /// Hands on anything still held back.
     func flush() throws {
-        if !carry.isEmpty {
-            try base.write(carry)
-            carry = ""
-        }
         insertion = nil
+        if !carry.isEmpty {
+            let held = carry
+            carry = []
+            try held.withUnsafeBytes { try base.write(bytes: $0) }
+        }
     }
 }
 
