@@ -106,7 +106,7 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
             throw StoreError("\(parts.redacted): port '\(portText)' is not a port number: expected 1 to 65535")
         }
         guard let user = parts.parameters["user"] ?? parts.user ?? env("PGUSER") ?? env("USER") ?? env("LOGNAME") else {
-            throw StoreError("\(parts.redacted): no user name: give one in the URL (postgresql://USER@HOST/DB) or PGUSER")
+            throw StoreError("\(parts.redacted): no user name: give one in the URL (postgresql://USER@HOST/DB)")
         }
         let database = parts.parameters["dbname"] ?? parts.database ?? env("PGDATABASE") ?? user
         let modeText = parts.parameters["sslmode"] ?? env("PGSSLMODE") ?? "prefer"
