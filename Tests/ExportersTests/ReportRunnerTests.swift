@@ -187,8 +187,7 @@ struct ReportRunnerTests {
         }
         let outputs = Mutex<[Int: String]>([:])
         let failures = Mutex<[String]>([])
-        // One store for all: GRDB serialises access to the connection (the store protocol becomes Sendable on the
-        // store branch; until then the test vouches for it).
+        // One store for all: `TrackingStore` is `Sendable`, and GRDB serialises access to the connection.
         let store = fixture.store
         DispatchQueue.concurrentPerform(iterations: formats.count) { index in
             do {
