@@ -10,7 +10,9 @@ import Testing
 struct PostgresFaultTests {
     /// A store with two records, and an import (Landkreis Böblingen, about 15,000 rows) that
     /// overwrites them.
-    static func prepare(_ store: TestStore, in directory: URL) throws -> URL {
+    /// Initialises `store` with two records and generates the rows of `within` (default: Kreis Böblingen, about
+    /// 14,500 rows) to import.
+    static func prepare(_ store: TestStore, in directory: URL, within: String = "08115") throws -> URL {
         #expect(try ozgtrack(store.args(["init"]), in: directory).status == 0)
         for service in ["10000", "10001"] {
             let set = try ozgtrack(store.args(["set", "08111000", service, "--status", "planned"]), in: directory)
@@ -18,7 +20,7 @@ struct PostgresFaultTests {
         }
         let data = directory.appendingPathComponent("data")
         if !FileManager.default.fileExists(atPath: data.path) {
-            let generated = try ozgtrack(["bench-data", "--output", data.path, "--within", "08115"], in: directory)
+            let generated = try ozgtrack(["bench-data", "--output", data.path, "--within", within], in: directory)
             #expect(generated.status == 0, "\(generated.stderr)")
         }
         return data.appendingPathComponent("national.csv")
@@ -65,7 +67,9 @@ struct PostgresFaultTests {
         try withTemporaryDirectory { directory in
             let (url, _) = try PostgresServer.freshURL(base: cluster.url)
             let store = TestStore(location: url)
-            let file = try Self.prepare(store, in: directory)
+            // A whole Land (about 613,000 rows): the import is still running when the server stops one second in,
+            // however fast the machine (a Kreis's rows could be imported before that).
+            let file = try Self.prepare(store, in: directory, within: "08")
             let before = try ozgtrack(store.args(["dump"]), in: directory).stdout
             let process = Process()
             process.executableURL = binary
@@ -81,7 +85,12 @@ struct PostgresFaultTests {
             let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             #expect(process.terminationStatus == 2, "\(stderr)")
-            #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
+            // postgres-nio 1.33.2's `copyFrom` leaks its continuation when the connection is lost mid-COPY (the
+            // store stops waiting when the connection closes; see PostgresStore), and the Swift runtime may then
+            // print its own "SWIFT TASK CONTINUATION MISUSE" diagnostic on stderr, depending on timing. That line
+            // is the runtime's, not ozgtrack's: ozgtrack's own output is one message.
+            let ours = stderr.split(separator: "\n").filter { !$0.hasPrefix("SWIFT TASK CONTINUATION MISUSE") }
+            #expect(ours.count == 1, "\(stderr)")
             #expect(stderr.contains("nothing was written"), "\(stderr)")
             #expect(!stderr.contains(Self.password(url)), "\(stderr)")
             try cluster.resume()
