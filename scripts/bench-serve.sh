@@ -6,8 +6,9 @@
 #   3. the national CSV report over HTTP (curl to a file) against the CLI (`report --output`).
 # Needs wrk and curl (Debian: apt-get install wrk curl). Serialise with other timing on a shared machine:
 #   flock /work/coord/bench.lock scripts/bench-serve.sh
-# BENCH_DIR (default bench-data/serve) keeps the generated data between runs; OZGTRACK_BINARY names the binary
-# (default: a release build, made if missing). `scripts/bench-serve.sh prepare` only generates the data (no timing,
+# BENCH_DIR (default bench-data/serve) keeps the generated data between runs; NATIONAL_DB names an existing national
+# database to copy instead of generating one (e.g. /work/bench-data/national.sqlite: it is only read); OZGTRACK_BINARY
+# names the binary (default: a release build, made if missing). WRK_SECONDS (default 20) is the length of each wrk run. `scripts/bench-serve.sh prepare` only generates the data (no timing,
 # so it need not hold the lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,11 @@ dir="${BENCH_DIR:-$root/bench-data/serve}"
 mkdir -p "$dir"
 cd "$dir"
 unset OZGTRACK_DB OZGTRACK_CATALOGUE
+if [[ ! -f national.sqlite && -n "${NATIONAL_DB:-}" ]]; then
+    cp "$NATIONAL_DB" national.sqlite.tmp
+    "$binary" init --db national.sqlite.tmp >/dev/null
+    mv national.sqlite.tmp national.sqlite
+fi
 if [[ ! -f national.sqlite ]]; then
     [[ -f data/national.csv ]] || "$binary" bench-data --output data >/dev/null
     rm -f national.sqlite.tmp*
@@ -47,12 +53,15 @@ server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 200); do grep -q '^listening on ' server.out 2>/dev/null && break; sleep 0.1; done
 base="$(sed -n 's/^listening on //p' server.out | head -1)"
-echo "server: $base ($(nproc) cores)"
+echo "server: $base ($(nproc) cores); load: $(uptime)"
+seconds="${WRK_SECONDS:-20}"
+memory() { grep -E 'VmRSS|VmHWM' /proc/$server/status | tr -s ' \t' ' ' | tr '\n' ' '; echo; }
 
-echo "== 1. GET status/08111000 (the same Gemeinde: its document is reused while nothing changes), 64 connections, 20 s"
-wrk -t2 -c64 -d20s --latency -H "Authorization: Bearer $token" "$base/api/v1/status/08111000" | tee wrk-status.txt
+echo "== 1. GET status/08111000 (the same Gemeinde: its document is reused while nothing changes), 64 connections, $seconds s"
+wrk -t2 -c64 -d${seconds}s --latency -H "Authorization: Bearer $token" "$base/api/v1/status/08111000" | tee wrk-status.txt
 
-echo "== 1b. GET status of every Gemeinde in turn (10,751 keys: never the same document twice in a row), 64 connections, 20 s"
+echo "server memory: $(memory)"
+echo "== 1b. GET status of every Gemeinde in turn (10,751 keys: never the same document twice in a row), 64 connections, $seconds s"
 "$binary" regions list --level gemeinde --format csv | sed -n '2,$p' | cut -d, -f1 > gemeinden.txt
 cat > rotate.lua <<'LUA'
 local keys = {}
@@ -63,7 +72,8 @@ request = function()
     return wrk.format("GET", "/api/v1/status/" .. keys[(counter % #keys) + 1])
 end
 LUA
-wrk -t2 -c64 -d20s --latency -s rotate.lua -H "Authorization: Bearer $token" "$base" | tee wrk-status-rotating.txt
+wrk -t2 -c64 -d${seconds}s --latency -s rotate.lua -H "Authorization: Bearer $token" "$base" | tee wrk-status-rotating.txt
+echo "server memory (the cache holds at most 128 documents): $(memory)"
 
 echo "== 2. POST import, ${#gemeinden[@]} Gemeinde XML reports, 8 clients"
 start=$(date +%s.%N)

@@ -20,9 +20,11 @@ DATE = {"type": "string", "description": "YYYY-MM-DD (UTC) or an ISO 8601 time",
 BOOL = {"type": "string", "enum": ["true", "false"]}
 STATUS = {"type": "string", "enum": ["not_started", "planned", "in_progress", "online", "not_applicable"]}
 read_errors = {"400": problem("A bad parameter, named in `errors[].field`"), "401": problem("No token or an unknown one (reads need a token unless the service runs with --public-read)"),
-               "429": problem("The token's rate limit; see Retry-After"), "503": problem("The store cannot be used")}
+               "429": problem("The token's rate limit, or without a token the client address's (--public-rate-limit); see Retry-After"),
+               "503": problem("The store cannot be used")}
 write_errors = {"401": problem("No token, or an unknown one"), "403": problem("The token may not write there: nothing was written"),
-                "429": problem("The token's rate limit"), "503": problem("The store cannot be used"),
+                "429": problem("The token's rate limit, or without a token the client address's; see Retry-After"),
+                "503": problem("The store cannot be used"),
                 "400": problem("A bad parameter"), "422": problem("Bad content: every bad row with line and field; nothing was written")}
 service_filter = [query("topic", "Only services of this Themenfeld (number or name)"), query("municipal", "Only services that concern municipalities", BOOL)]
 
@@ -100,7 +102,7 @@ paths = {
         "parameters": [query("within", "Units below this region", REGION),
                        query("level", "Only this level", {"type": "string", "enum": ["land", "bezirk", "kreis", "verband", "gemeinde", "gemeindefrei"]})],
         "responses": {"200": json_ok({"type": "array", "items": ref("Region")}), **read_errors}}},
-    "/api/v1/status/{region}": {"get": {"operationId": "status", "summary": "Every service with its status in one region (status --format json)",
+    "/api/v1/status/{region}": {"get": {"operationId": "status", "summary": "Every service with its status in one region (status --format json, the same indented bytes; ETag: the store's latest change)",
         "parameters": [path("region", "AGS, ARS, or a Land, Bezirk, Kreis or Verband key", REGION), query("as-of", "The state at this time", DATE), *service_filter],
         "responses": {"200": json_ok(ref("StatusListing")), **read_errors}}},
     "/api/v1/status/{region}/{ozgId}": {"put": {"operationId": "set", "summary": "Record the status of one service in one region (set)",

@@ -29,7 +29,9 @@ struct DashboardPages: Sendable {
             throw Problem(.serviceUnavailable, type: "no-html", detail: "this build has no HTML report format")
         }
         let store = server.store
-        let latest = try await server.workers.run {  try store.tracking.read { try $0.latestChange() } }
+        let latest = try await server.workers.run {
+            try store.withReader { tracking, _ in try tracking.read { try $0.latestChange() } }
+        }
         let millis = latest.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0
         let etag = "\"\(millis)-\(key?.description ?? "DE")-\(Generator.version)\""
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {

@@ -38,6 +38,13 @@ struct Problem: HTTPResponseError, Encodable, Sendable {
     static func forbidden(_ detail: String) -> Problem { Problem(.forbidden, type: "forbidden", detail: detail) }
     static func notFound(_ detail: String) -> Problem { Problem(.notFound, type: "not-found", detail: detail) }
 
+    /// 429 with `Retry-After`.
+    static func rateLimited(_ detail: String, retryAfter: Int) -> Problem {
+        var problem = Problem(.tooManyRequests, type: "rate-limited", detail: detail)
+        problem.retryAfter = retryAfter
+        return problem
+    }
+
     /// A problem with a request's parameters (400) or its body (422).
     static func input(_ error: InputError, inBody: Bool) -> Problem {
         Problem(

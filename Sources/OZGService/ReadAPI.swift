@@ -60,21 +60,30 @@ struct ReadAPI: Sendable {
         let asOf = try query.parse("as-of") { try Timestamp.parse($0, endOfDay: true) }
         let store = server.store
         let cache = server.cache
+        let writer = server.statusJSON
         let key = "status/\(unit.key)?\(request.uri.query ?? "")"
         return try await server.workers.run {
-            // The latest change is read first: a write that lands while the document is built makes it stale at once.
-            let version = try store.tracking.read { reader in try reader.latestChange() }
-                .map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0
-            let etag = "\"\(version)\""
-            if let body = cache.get(key, version: version) {
-                return Response(status: .ok, headers: [.contentType: "application/json", .eTag: etag], body: .init(byteBuffer: body))
+            try store.withReader { tracking, _ in
+                // The version (the latest change) and the document come from one snapshot, so the ETag always
+                // names the state the document shows.
+                try tracking.read { reader in
+                    let version = try reader.latestChange().map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0
+                    let headers: HTTPFields = [.contentType: "application/json", .eTag: "\"\(version)\""]
+                    if let body = cache.get(key, version: version) {
+                        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+                    }
+                    let view = try StatusView.make(
+                        store: Snapshot(reader), catalogue: catalogue, region: unit, filter: filter, asOf: asOf)
+                    let body: ByteBuffer
+                    if let written = writer.document(view) {
+                        body = written
+                    } else {
+                        body = ByteBuffer(string: try JSON.encode(StatusListing(view, catalogue: catalogue)) + "\n")
+                    }
+                    cache.put(key, version: version, body: body)
+                    return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+                }
             }
-            let listing = StatusListing(
-                try StatusView.make(store: store.tracking, catalogue: catalogue, region: unit, filter: filter, asOf: asOf),
-                catalogue: catalogue)
-            let body = ByteBuffer(string: try JSON.encode(listing) + "\n")
-            cache.put(key, version: version, body: body)
-            return Response(status: .ok, headers: [.contentType: "application/json", .eTag: etag], body: .init(byteBuffer: body))
         }
     }
 
@@ -92,7 +101,9 @@ struct ReadAPI: Sendable {
         let since = try query.parse("since") { try Timestamp.parse($0, endOfDay: false) }
         let store = server.store
         return try await server.workers.run {
-            try Response.json(try History.changes(store: store.tracking, region: key, service: service, since: since).map(HistoryItem.init))
+            try store.withReader { tracking, _ in
+                try Response.json(try History.changes(store: tracking, region: key, service: service, since: since).map(HistoryItem.init))
+            }
         }
     }
 
@@ -108,7 +119,9 @@ struct ReadAPI: Sendable {
         let store = server.store
         return try await server.workers.run {
             var items: [DiffItem] = []
-            try History.differences(store: store.tracking, scope: scope, since: since, until: until) { items.append(DiffItem($0)) }
+            try store.withReader { tracking, _ in
+                try History.differences(store: tracking, scope: scope, since: since, until: until) { items.append(DiffItem($0)) }
+            }
             return try Response.json(items)
         }
     }
@@ -144,7 +157,9 @@ struct ReadAPI: Sendable {
         let store = server.store
         let catalogue = self.catalogue
         return try await server.workers.run { [options] in
-            try Response.json(try Check.run(store: store.tracking, catalogue: catalogue, options: options))
+            try store.withReader { tracking, _ in
+                try Response.json(try Check.run(store: tracking, catalogue: catalogue, options: options))
+            }
         }
     }
 
@@ -247,12 +262,14 @@ struct ReportRequest: Sendable {
                 // The same runner as `ozgtrack report`: formatting and writing out overlap, and the pass is checked
                 // after the rows.
                 let runner = ReportRunner()
-                if let insertAfterBody {
-                    let sink = BodyInsertingSink(stream, inserting: insertAfterBody)
-                    try runner.run(query, catalogue: catalogue, store: store.tracking, exporter: exporter, to: .sink(sink))
-                    try sink.flush()
-                } else {
-                    try runner.run(query, catalogue: catalogue, store: store.tracking, exporter: exporter, to: .sink(stream))
+                try store.withReader { tracking, _ in
+                    if let insertAfterBody {
+                        let sink = BodyInsertingSink(stream, inserting: insertAfterBody)
+                        try runner.run(query, catalogue: catalogue, store: tracking, exporter: exporter, to: .sink(sink))
+                        try sink.flush()
+                    } else {
+                        try runner.run(query, catalogue: catalogue, store: tracking, exporter: exporter, to: .sink(stream))
+                    }
                 }
                 stream.finish(nil)
             } catch {
@@ -287,5 +304,19 @@ extension Thread {
         let thread = Thread(block: body)
         thread.stackSize = 8 << 20
         thread.start()
+    }
+}
+
+/// One reader's snapshot as a store, for a library call that opens its own read (``StatusView/make``) inside a read
+/// the caller already holds. Used on the reader's thread only, while the read lasts.
+private final class Snapshot: TrackingStore, @unchecked Sendable {
+    private let reader: any TrackingReader
+
+    init(_ reader: any TrackingReader) { self.reader = reader }
+
+    func read<T>(_ body: (any TrackingReader) throws -> T) throws -> T { try body(reader) }
+
+    func write<T>(_ batch: BatchInfo, _ body: (any TrackingWriter) throws -> T) throws -> T {
+        throw StoreError("a snapshot is read-only: nothing was written")
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 public import Logging
 import NIOCore
 public import OZGCore
@@ -15,7 +17,9 @@ public struct OZGServer: Sendable {
     let metrics: PrometheusCollectorRegistry?
     let workers: Workers
     let limiter: RateLimiter
+    let anonymousLimiter: RateLimiter
     let cache: ResponseCache
+    let statusJSON: StatusJSON
 
     /// - Parameters:
     ///   - store: where records and tokens are kept.
@@ -35,7 +39,9 @@ public struct OZGServer: Sendable {
         self.metrics = metrics
         self.workers = Workers(threads: configuration.storeThreads)
         self.limiter = RateLimiter(rate: configuration.rateLimit, burst: configuration.rateBurst)
+        self.anonymousLimiter = RateLimiter(rate: configuration.anonymousRateLimit, burst: configuration.anonymousRateBurst)
         self.cache = ResponseCache(capacity: configuration.cachedDocuments)
+        self.statusJSON = StatusJSON(catalogue: catalogue)
     }
 
     /// Serves until SIGTERM or SIGINT; then stops accepting connections, lets requests in flight finish (an import
@@ -44,9 +50,11 @@ public struct OZGServer: Sendable {
     public func run(onListening: @escaping @Sendable (String, Int) async -> Void = { _, _ in }) async throws {
         let host = configuration.host
         let port = configuration.port
+        let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout))))
+        let server = try configuration.tls.map { try HTTPServerBuilder.tls(http, tlsConfiguration: $0.configuration) } ?? http
         let app = Application(
             router: makeRouter(),
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout)))),
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "ozgtrack"),
             onServerRunning: { channel in await onListening(host, channel.localAddress?.port ?? port) },
             logger: logger)
@@ -60,45 +68,55 @@ public struct OZGServer: Sendable {
     }
 
     func makeRouter() -> Router<OZGRequestContext> {
+        let routes = self.routes()
         let router = Router(context: OZGRequestContext.self)
-        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: ProblemMiddleware(routes: Routes(routes)))
         router.add(middleware: LogRequestsMiddleware(.info))
         if metrics != nil { router.add(middleware: MetricsMiddleware()) }
-        router.add(middleware: TokenMiddleware(store: store, workers: workers, limiter: limiter))
+        router.add(middleware: TokenMiddleware(store: store, workers: workers, limiter: limiter, anonymous: anonymousLimiter))
+        for route in routes { router.on(RouterPath(route.path), method: route.method, use: route.handler) }
+        return router
+    }
 
-        router.get("/healthz") { _, _ in Response.text("ok\n") }
+    /// Every route of the service, declared once: the router is built from it, and so are the `Allow` headers of
+    /// 405 answers.
+    func routes() -> [Route] {
+        var routes: [Route] = [Route(.get, "/healthz") { _, _ in Response.text("ok\n") }]
         if let metrics {
-            router.get("/metrics") { _, _ in
-                Response(
-                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                    body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
-            }
-        }
-        router.get("/api/v1/openapi.json") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+            routes.append(
+                Route(.get, "/metrics") { _, _ in
+                    Response(
+                        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+                })
         }
         let api = ReadAPI(server: self)
-        router.get("/api/v1/catalogue") { request, context in try await api.catalogue(request, context) }
-        router.get("/api/v1/regions") { request, context in try await api.regions(request, context) }
-        router.get("/api/v1/status/{region}") { request, context in try await api.status(request, context) }
-        router.get("/api/v1/history/{region}") { request, context in try await api.history(request, context) }
-        router.get("/api/v1/diff") { request, context in try await api.diff(request, context) }
-        router.get("/api/v1/check") { request, context in try await api.check(request, context) }
-        router.get("/api/v1/report") { request, context in try await api.report(request, context, scope: nil) }
-        router.get("/api/v1/report/{scope}") { request, context in
-            try await api.report(request, context, scope: context.parameters.get("scope"))
-        }
         let write = WriteAPI(server: self)
-        router.put("/api/v1/status/{region}/{ozgId}") { request, context in try await write.set(request, context) }
-        router.post("/api/v1/import") { request, context in try await write.importRecords(request, context) }
         let pages = DashboardPages(server: self)
-        router.get("/") { request, context in try await pages.page(request, context, key: nil) }
-        router.get("/region/{key}") { request, context in
-            try await pages.page(request, context, key: context.parameters.get("key"))
-        }
-        return router
+        routes += [
+            Route(.get, "/api/v1/openapi.json") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+            },
+            Route(.get, "/api/v1/catalogue") { request, context in try await api.catalogue(request, context) },
+            Route(.get, "/api/v1/regions") { request, context in try await api.regions(request, context) },
+            Route(.get, "/api/v1/status/{region}") { request, context in try await api.status(request, context) },
+            Route(.get, "/api/v1/history/{region}") { request, context in try await api.history(request, context) },
+            Route(.get, "/api/v1/diff") { request, context in try await api.diff(request, context) },
+            Route(.get, "/api/v1/check") { request, context in try await api.check(request, context) },
+            Route(.get, "/api/v1/report") { request, context in try await api.report(request, context, scope: nil) },
+            Route(.get, "/api/v1/report/{scope}") { request, context in
+                try await api.report(request, context, scope: context.parameters.get("scope"))
+            },
+            Route(.put, "/api/v1/status/{region}/{ozgId}") { request, context in try await write.set(request, context) },
+            Route(.post, "/api/v1/import") { request, context in try await write.importRecords(request, context) },
+            Route(.get, "/") { request, context in try await pages.page(request, context, key: nil) },
+            Route(.get, "/region/{key}") { request, context in
+                try await pages.page(request, context, key: context.parameters.get("key"))
+            },
+        ]
+        return routes
     }
 
     /// Refuses a read without a token unless reading is public.

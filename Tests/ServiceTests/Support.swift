@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -51,8 +52,18 @@ func ozgtrack(_ arguments: [String], in directory: URL) async throws -> Run {
 }
 
 private func runBinary(_ arguments: [String], in directory: URL) throws -> Run {
+    try runProcess(binary, arguments, in: directory)
+}
+
+/// Runs `program` with `arguments` in `directory`, with ozgtrack's variables removed from its environment; after
+/// `timeout` seconds it is killed (a command that should have failed but serves instead must not hang the test).
+func program(_ program: URL, _ arguments: [String], in directory: URL, timeout: TimeInterval? = nil) async throws -> Run {
+    try await offload { try runProcess(program, arguments, in: directory, timeout: timeout) }
+}
+
+private func runProcess(_ executable: URL, _ arguments: [String], in directory: URL, timeout: TimeInterval? = nil) throws -> Run {
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = executable
     process.arguments = arguments
     process.environment = childEnvironment()
     process.currentDirectoryURL = directory
@@ -62,6 +73,14 @@ private func runBinary(_ arguments: [String], in directory: URL) throws -> Run {
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     try process.run()
+    let finished = Finished()
+    if let timeout {
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+            finished.flag.withLock { finished in if !finished { kill(pid, SIGKILL) } }
+        }
+    }
+    defer { finished.flag.withLock { $0 = true } }
     let group = DispatchGroup()
     nonisolated(unsafe) var errData = Data()
     group.enter()
@@ -75,6 +94,11 @@ private func runBinary(_ arguments: [String], in directory: URL) throws -> Run {
     return Run(
         status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Whether a process was waited for (then its id may belong to another process: never kill it).
+private final class Finished: Sendable {
+    let flag = Mutex(false)
 }
 
 /// A temporary directory with an initialised database `db.sqlite`, removed after `body`.
@@ -100,6 +124,8 @@ func createToken(_ name: String, scope: String?, role: String, in directory: URL
 final class Server: @unchecked Sendable {
     let process = Process()
     let port: Int
+    /// `http`, or `https` with `--tls-cert`.
+    let scheme: String
     let directory: URL
     private let errors = Pipe()
     private let output = Pipe()
@@ -132,6 +158,7 @@ final class Server: @unchecked Sendable {
             throw ServerError(message: "the server did not start: \(text)")
         }
         self.port = port
+        scheme = text.contains("https://") ? "https" : "http"
         // Keep draining stderr so that logging never blocks the server.
         let handle = errors.fileHandleForReading
         let log = directory.appendingPathComponent("server.log")

@@ -14,7 +14,8 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Binds to 127.0.0.1:8080 by default. Reading needs a token unless --public-read; writing always needs \
             one ('ozgtrack token create'). SIGTERM or SIGINT: stop accepting, finish the requests in flight (an import \
-            commits or rolls back), exit 0. HTTPS: run behind a reverse proxy (see the README).
+            commits or rolls back), exit 0. HTTPS: --tls-cert and --tls-key, or a reverse proxy in front (see the README). \
+            Requests without a token are limited per client address (--public-rate-limit).
             The API is described at /api/v1/openapi.json.
             """)
     @OptionGroup var catalogue: CatalogueOptions
@@ -28,6 +29,16 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("rate-burst"), help: "Requests a token may make at once above its rate.") var rateBurst = 100
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle or stalled connection is closed.")
     var idleTimeout = 60
+    @Option(
+        name: .customLong("public-rate-limit"),
+        help: "Requests per second per client address without a token (0: no limit; behind a proxy, limit there).")
+    var publicRateLimit: Double = 20
+    @Option(name: .customLong("public-rate-burst"), help: "Requests an address may make at once above its rate without a token.")
+    var publicRateBurst = 40
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Serve HTTPS with this PEM certificate chain (with --tls-key).", valueName: "file"))
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("The PEM private key of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port takes a number from 0 to 65535") }
@@ -35,12 +46,18 @@ struct ServeCommand: ParsableCommand {
         if rateLimit < 0 { throw ValidationError("--rate-limit takes a number of 0 or more") }
         if rateBurst < 1 { throw ValidationError("--rate-burst takes a number of 1 or more") }
         if idleTimeout < 1 { throw ValidationError("--idle-timeout takes a number of 1 or more") }
+        if publicRateLimit < 0 { throw ValidationError("--public-rate-limit takes a number of 0 or more") }
+        if publicRateBurst < 1 { throw ValidationError("--public-rate-burst takes a number of 1 or more") }
+        if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together: give both or neither") }
     }
 
     func run() throws {
+        // The certificate and key are checked first: a bad file stops the command before anything is opened.
+        let tls = try tlsCertificate.map { certificate in try TLSIdentity(certificateFile: certificate, keyFile: tlsKey ?? "") }
         let data = try catalogue.load()
         let database = try store.openWithTokens()
         var configuration = ServerConfiguration()
+        configuration.tls = tls
         configuration.host = host
         configuration.port = port
         configuration.publicRead = publicRead
@@ -48,6 +65,8 @@ struct ServeCommand: ParsableCommand {
         configuration.rateLimit = rateLimit
         configuration.rateBurst = rateBurst
         configuration.idleTimeout = idleTimeout
+        configuration.anonymousRateLimit = publicRateLimit
+        configuration.anonymousRateBurst = publicRateBurst
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info
@@ -55,15 +74,22 @@ struct ServeCommand: ParsableCommand {
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        // SQLite: status documents and other short reads run on read-only connections of their own, in parallel
+        // (one connection serialises everything sent through it).
+        let path = store.resolvedPath
+        var openReader: (@Sendable () throws -> any TrackingStore & TokenStore)?
+        if database is SQLiteStore {
+            openReader = { @Sendable () throws -> any TrackingStore & TokenStore in try SQLiteStore(path: path, mode: .read) }
+        }
         let server = OZGServer(
-            store: ServiceStore(database), catalogue: data, configuration: configuration,
+            store: ServiceStore(database, openReader: openReader), catalogue: data, configuration: configuration,
             logger: Logger(label: "ozgtrack.serve"), metrics: registry)
         let failure = Mutex<(any Error)?>(nil)
         let done = DispatchSemaphore(value: 0)
         Task {
             do {
                 try await server.run { host, port in
-                    FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+                    FileHandle.standardOutput.write(Data("listening on \(tls == nil ? "http" : "https")://\(host):\(port)\n".utf8))
                 }
             } catch {
                 failure.withLock { $0 = error }
