@@ -67,43 +67,51 @@ struct StatusJSON: Sendable {
     /// service the catalogue given at `init` does not have.
     func document(_ view: StatusView) -> ByteBuffer? {
         guard !view.rows.isEmpty else { return nil }
-        var out = ByteBufferAllocator().buffer(capacity: 512 * view.rows.count + 2048)
-        out.writeStaticString("{\n")
+        let sink = BufferSink()
+        var out = ByteWriter(sink: sink)
+        out.append("{\n")
         if let asOf = view.asOf {
-            out.writeStaticString("  \"asOf\" : ")
-            out.writeJSONString(Timestamp.string(asOf))
-            out.writeStaticString(",\n")
+            out.append("  \"asOf\" : ")
+            out.appendJSONString(Timestamp.string(asOf))
+            out.append(",\n")
         }
         writeCounts(view.counts, to: &out)
         writeRegion(view.region, to: &out)
-        out.writeStaticString("  \"services\" : [\n")
-        var provenance = Provenance()
+        out.append("  \"services\" : [\n")
+        // Every record of the document is the unit's own (StatusView keeps only those).
+        var regionLine = JSONBytes()
+        regionLine.append("        \"region\" : ")
+        regionLine.string(view.region.key.description)
+        regionLine.append(",\n")
+        var provenance = Provenance(regionLine: regionLine.bytes)
         for (index, row) in view.rows.enumerated() {
             guard let service = lines[row.service.id] else { return nil }
-            if index > 0 { out.writeStaticString(",\n") }
-            out.writeBytes(service.head)
-            if let record = row.record { writeRecord(record, id: service.recordID, provenance: &provenance, to: &out) }
-            out.writeBytes(service.tail)
+            if index > 0 { out.append(",\n") }
+            out.append(service.head)
+            if let record = row.record { writeRecord(record, of: view, id: service.recordID, provenance: &provenance, to: &out) }
+            out.append(service.tail)
             if let via = row.via {
-                out.writeStaticString(",\n      \"via\" : ")
-                out.writeJSONString(via.description)
+                out.append(",\n      \"via\" : ")
+                out.appendJSONString(via.description)
             }
-            out.writeStaticString("\n    }")
+            out.append("\n    }")
         }
-        out.writeStaticString("\n  ]\n}\n")
-        return out
+        out.append("\n  ]\n}\n")
+        // The sink only copies into memory: it cannot fail.
+        try? out.flush()
+        return sink.buffer
     }
 
-    private func writeCounts(_ counts: ServiceCounts, to out: inout ByteBuffer) {
-        out.writeStaticString("  \"counts\" : {\n    \"byStatus\" : {\n")
+    private func writeCounts(_ counts: ServiceCounts, to out: inout ByteWriter) {
+        out.append("  \"counts\" : {\n    \"byStatus\" : {\n")
         for (index, status) in byStatusOrder.enumerated() {
-            out.writeStaticString("      ")
-            out.writeJSONString(status.rawValue)
-            out.writeStaticString(" : ")
-            out.writeString(String(counts.count(status)))
-            out.writeStaticString(index == byStatusOrder.count - 1 ? "\n" : ",\n")
+            out.append("      ")
+            out.appendJSONString(status.rawValue)
+            out.append(" : ")
+            out.append(String(counts.count(status)))
+            out.append(index == byStatusOrder.count - 1 ? "\n" : ",\n")
         }
-        out.writeStaticString("    },\n")
+        out.append("    },\n")
         let members: [(String, String)] = [
             ("maturityAtLeast3", String(counts.maturityAtLeast3)), ("maturityModel2", String(counts.maturityModel2)),
             ("notApplicable", String(counts.notApplicable)), ("online", String(counts.online)),
@@ -114,10 +122,10 @@ struct StatusJSON: Sendable {
             ("tracked", String(counts.tracked)),
         ]
         Self.writeMembers(members, indent: "    ", to: &out)
-        out.writeStaticString("  },\n")
+        out.append("  },\n")
     }
 
-    private func writeRegion(_ region: Region, to out: inout ByteBuffer) {
+    private func writeRegion(_ region: Region, to out: inout ByteWriter) {
         // RegionItem's members, sorted; absent optional values are left out as JSONEncoder leaves them out.
         var members: [(String, String)] = [("areaHectares", String(region.areaHectares))]
         if let ars = region.ars { members.append(("ars", Self.quoted(ars))) }
@@ -130,13 +138,15 @@ struct StatusJSON: Sendable {
         if let postcode = region.postcode { members.append(("postcode", Self.quoted(postcode))) }
         if let textCode = region.textCode { members.append(("textCode", String(textCode))) }
         if let verband = region.verband { members.append(("verband", Self.quoted(verband.description))) }
-        out.writeStaticString("  \"region\" : {\n")
+        out.append("  \"region\" : {\n")
         Self.writeMembers(members, indent: "    ", to: &out)
-        out.writeStaticString("  },\n")
+        out.append("  },\n")
     }
 
     /// The provenance lines of the batch the last record came from: records of one unit mostly share a batch.
     private struct Provenance {
+        /// The record's `region` line, line end included.
+        let regionLine: [UInt8]
         var at: Date?
         var actor = ""
         var source = ""
@@ -165,62 +175,68 @@ struct StatusJSON: Sendable {
     }
 
     /// The `record` member (``RecordItem``'s members, sorted), after the service's OZG-ID line.
-    private func writeRecord(_ record: StoredRecord, id: [UInt8], provenance: inout Provenance, to out: inout ByteBuffer) {
+    private func writeRecord(
+        _ record: StoredRecord, of view: StatusView, id: [UInt8], provenance: inout Provenance, to out: inout ByteWriter
+    ) {
         let values = record.values
         provenance.update(record)
-        out.writeStaticString(",\n      \"record\" : {\n")
+        out.append(",\n      \"record\" : {\n")
         if let maturity = values.maturity {
-            out.writeStaticString("        \"maturity\" : ")
-            out.writeString(String(maturity))
-            out.writeStaticString(",\n")
+            out.append("        \"maturity\" : ")
+            out.append(maturity)
+            out.append(",\n")
         }
         if let model = values.maturityModel {
-            out.writeStaticString("        \"maturityModel\" : ")
-            out.writeString(String(model.rawValue))
-            out.writeStaticString(",\n")
+            out.append("        \"maturityModel\" : ")
+            out.append(model.rawValue)
+            out.append(",\n")
         }
         if let note = values.note {
-            out.writeStaticString("        \"note\" : ")
-            out.writeJSONString(note)
-            out.writeStaticString(",\n")
+            out.append("        \"note\" : ")
+            out.appendJSONString(note)
+            out.append(",\n")
         }
         if let since = values.onlineSince {
-            out.writeStaticString("        \"onlineSince\" : ")
-            out.writeJSONString(since.description)
-            out.writeStaticString(",\n")
+            out.append("        \"onlineSince\" : \"")
+            out.append(since)
+            out.append("\",\n")
         }
-        out.writeBytes(id)
+        out.append(id)
         if let planned = values.planned {
-            out.writeStaticString("        \"planned\" : ")
-            out.writeJSONString(planned.description)
-            out.writeStaticString(",\n")
+            out.append("        \"planned\" : \"")
+            out.append(planned)
+            out.append("\",\n")
         }
-        out.writeStaticString("        \"region\" : ")
-        out.writeJSONString(record.key.region.description)
-        out.writeStaticString(",\n")
+        if record.key.region == view.region.key {
+            out.append(provenance.regionLine)
+        } else {
+            out.append("        \"region\" : ")
+            out.appendJSONString(record.key.region.description)
+            out.append(",\n")
+        }
         if let solution = values.solution {
-            out.writeStaticString("        \"solution\" : ")
-            out.writeJSONString(solution)
-            out.writeStaticString(",\n")
+            out.append("        \"solution\" : ")
+            out.appendJSONString(solution)
+            out.append(",\n")
         }
-        out.writeBytes(provenance.sourceLine)
-        out.writeBytes(statusLines[values.status.code])
-        out.writeBytes(provenance.updateLines)
+        out.append(provenance.sourceLine)
+        out.append(statusLines[values.status.code])
+        out.append(provenance.updateLines)
         if let url = values.url {
-            out.writeStaticString(",\n        \"url\" : ")
-            out.writeJSONString(url)
+            out.append(",\n        \"url\" : ")
+            out.appendJSONString(url)
         }
-        out.writeStaticString("\n      }")
+        out.append("\n      }")
     }
 
     /// `"name" : value` lines, comma-separated, each line starting with `indent`.
-    private static func writeMembers(_ members: [(String, String)], indent: String, to out: inout ByteBuffer) {
+    private static func writeMembers(_ members: [(String, String)], indent: String, to out: inout ByteWriter) {
         for (index, member) in members.enumerated() {
-            out.writeString(indent)
-            out.writeJSONString(member.0)
-            out.writeStaticString(" : ")
-            out.writeString(member.1)
-            out.writeStaticString(index == members.count - 1 ? "\n" : ",\n")
+            out.append(indent)
+            out.appendJSONString(member.0)
+            out.append(" : ")
+            out.append(member.1)
+            out.append(index == members.count - 1 ? "\n" : ",\n")
         }
     }
 
@@ -250,44 +266,56 @@ struct JSONBytes {
 
     /// `text` as a JSON string literal, escaped as JSONEncoder escapes.
     mutating func string(_ text: String) {
-        var buffer = ByteBufferAllocator().buffer(capacity: text.utf8.count + 8)
-        buffer.writeJSONString(text)
-        bytes.append(contentsOf: buffer.readableBytesView)
+        bytes.append(contentsOf: ByteWriter.encoded { $0.appendJSONString(text) })
     }
 }
 
-extension ByteBuffer {
-    /// Writes `text` as a JSON string literal, escaped exactly as Foundation's JSONEncoder escapes (with
+/// Collects what a ``ByteWriter`` hands on into one buffer (a status document is a few hundred KB).
+private final class BufferSink: OutputSink {
+    var buffer = ByteBuffer()
+
+    func write(_ text: String) throws { buffer.writeString(text) }
+
+    func write(bytes: UnsafeRawBufferPointer) throws {
+        if buffer.writableBytes == 0 && buffer.readableBytes == 0 {
+            buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+        }
+        buffer.writeBytes(bytes)
+    }
+}
+
+extension ByteWriter {
+    /// Appends `text` as a JSON string literal, escaped exactly as Foundation's JSONEncoder escapes (with
     /// `.withoutEscapingSlashes`): `"` and `\` with a backslash; backspace, tab, line feed, form feed and carriage
     /// return as `\b`, `\t`, `\n`, `\f`, `\r`; other control characters as `\u00xx` (lower-case hex); everything
-    /// else, U+2028/U+2029 included, as it is.
-    mutating func writeJSONString(_ text: String) {
-        writeInteger(UInt8(ascii: "\""))
+    /// else, U+2028/U+2029 included, as it is. (The exporters' JSON escapes U+2028/U+2029 too: not the same bytes.)
+    mutating func appendJSONString(_ text: String) {
+        append(ascii: 0x22)
         var copy = text
         copy.withUTF8 { bytes in
             var plain = 0
             for index in bytes.indices {
                 let byte = bytes[index]
                 guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-                if index > plain { writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[plain..<index])) }
+                if index > plain { append(UnsafeBufferPointer(rebasing: bytes[plain..<index])) }
                 plain = index + 1
                 switch byte {
-                case 0x22: writeStaticString("\\\"")
-                case 0x5C: writeStaticString("\\\\")
-                case 0x08: writeStaticString("\\b")
-                case 0x09: writeStaticString("\\t")
-                case 0x0A: writeStaticString("\\n")
-                case 0x0C: writeStaticString("\\f")
-                case 0x0D: writeStaticString("\\r")
+                case 0x22: append("\\\"")
+                case 0x5C: append("\\\\")
+                case 0x08: append("\\b")
+                case 0x09: append("\\t")
+                case 0x0A: append("\\n")
+                case 0x0C: append("\\f")
+                case 0x0D: append("\\r")
                 default:
                     let hex: StaticString = "0123456789abcdef"
-                    writeStaticString("\\u00")
-                    writeInteger(hex.utf8Start[Int(byte >> 4)])
-                    writeInteger(hex.utf8Start[Int(byte & 0xF)])
+                    append("\\u00")
+                    append(ascii: hex.utf8Start[Int(byte >> 4)])
+                    append(ascii: hex.utf8Start[Int(byte & 0xF)])
                 }
             }
-            if bytes.count > plain { writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[plain...])) }
+            if bytes.count > plain { append(UnsafeBufferPointer(rebasing: bytes[plain...])) }
         }
-        writeInteger(UInt8(ascii: "\""))
+        append(ascii: 0x22)
     }
 }
