@@ -74,8 +74,54 @@ public struct XMLRecordSource: RecordSource {
     ///   (DOCTYPE, not well-formed, too large, not UTF-8); whatever `body` throws.
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
         switch input {
-        case .path(let path): try forEachRow(from: XMLInputStream(path: path, maxBytes: maxBytes), body)
+        case .path(let path):
+            if let entries = Self.fastEntries(path: path, maxBytes: maxBytes) {
+                try forEachRow(of: entries, file: path, body)
+                return
+            }
+            try forEachRow(from: XMLInputStream(path: path, maxBytes: maxBytes), body)
         case .handle(let handle): try forEachRow(from: XMLInputStream(handle: handle, name: file, maxBytes: maxBytes), body)
+        }
+    }
+
+    /// The entries of the file at `path` read by ``XMLReportFastPath``, or `nil` when the fast path does not
+    /// take it: not a regular file, larger than ``XMLReportFastPath/maxBytes`` or `maxBytes`, unreadable, or
+    /// outside the narrow form the fast path accepts. The caller then reads it with libxml2, which reports
+    /// whatever is wrong with it exactly as before.
+    static func fastEntries(path: String, maxBytes: Int) -> [XMLEntry]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { _ = close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        let size = Int(status.st_size)
+        guard size <= min(maxBytes, XMLReportFastPath.maxBytes) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let complete = bytes.withUnsafeMutableBytes { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return size == 0 }
+            var done = 0
+            while done < size {
+                let count = read(descriptor, base + done, size - done)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { return false }
+                done += count
+            }
+            // The file must not have grown meanwhile (libxml2 then reads it as it is).
+            var probe: UInt8 = 0
+            return read(descriptor, &probe, 1) == 0
+        }
+        guard complete else { return nil }
+        return bytes.withUnsafeBufferPointer { XMLReportFastPath.entries($0) }
+    }
+
+    /// The rows of the entries of a document the fast path accepted (a valid document: no schema messages).
+    private func forEachRow(of entries: [XMLEntry], file: String, _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        /// The unit whose key was refused: its further entries are passed over without repeating the error.
+        var refusedUnit: Int?
+        for entry in entries where entry.unit != refusedUnit {
+            guard let result = makeRow(entry, file: file) else { continue }
+            if case .failure(let error) = result, error.field == XMLEntry.Field.region.elementName { refusedUnit = entry.unit }
+            try body(result)
         }
     }
 
