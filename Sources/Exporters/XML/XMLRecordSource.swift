@@ -114,6 +114,9 @@ public struct XMLRecordSource: RecordSource {
         return bytes.withUnsafeBufferPointer { XMLReportFastPath.entries($0) }
     }
 
+    /// Whether the import reads the file at `path` with ``XMLReportFastPath`` rather than libxml2 (for tests).
+    package static func takesFastPath(_ path: String) -> Bool { fastEntries(path: path, maxBytes: XMLInputLimits.maxBytes) != nil }
+
     /// The rows of the entries of a document the fast path accepted (a valid document: no schema messages).
     private func forEachRow(of entries: [XMLEntry], file: String, _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
         /// The unit whose key was refused: its further entries are passed over without repeating the error.

@@ -323,7 +323,8 @@ extension XMLReportFastPath {
             for index in declaration.indices where bytes[index] != declaration[index] { return false }
             position = declaration.count
             skipSpace()
-            guard peek(0) == UInt8(ascii: "<"), element(root: true) else { return false }
+            // libxml2's path refuses a prolog over the limit, and a text or value over its own (10 MB).
+            guard position <= XMLInputLimits.maxPrologBytes, peek(0) == UInt8(ascii: "<"), element(root: true) else { return false }
             skipSpace()
             return position == bytes.count
         }
@@ -470,8 +471,9 @@ extension XMLReportFastPath {
                 stack.append(Frame(element: declaration, nameStart: nameStart, nameCount: nameCount, line: startLine))
                 if !isEmpty {
                     while true {
+                        let before = position
                         skipSpace()
-                        guard peek(0) == UInt8(ascii: "<") else { return false }
+                        guard position - before <= Self.maxValueBytes, peek(0) == UInt8(ascii: "<") else { return false }
                         if peek(1) == UInt8(ascii: "/") { break }
                         guard element() else { return false }
                     }
@@ -739,6 +741,7 @@ extension XMLReportFastPath {
         /// Whether `value` is valid for `type` in the narrow form the fast path accepts (typed values without
         /// white space around them; libxml2 judges the rest).
         static func isValid(_ value: UnsafeBufferPointer<UInt8>, _ type: FastSimpleType) -> Bool {
+            guard value.count <= maxValueBytes else { return false }
             switch type {
             case .string: return true
             case .einzeiler: return characterCount(value) <= 500
@@ -776,6 +779,10 @@ extension XMLReportFastPath {
             case .fixedOne: return isOne(value, 0x31)
             }
         }
+
+        /// The longest value or text the fast path takes: 1 MB (libxml2 refuses text nodes over 10 MB without
+        /// `XML_PARSE_HUGE`; the schema's longest bounded value, a note, has 4,000 characters).
+        static let maxValueBytes = 1 << 20
 
         /// Whether `value` is the one byte `byte`.
         static func isOne(_ value: UnsafeBufferPointer<UInt8>, _ byte: UInt8) -> Bool { value.count == 1 && value[0] == byte }
