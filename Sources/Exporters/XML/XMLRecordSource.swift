@@ -40,20 +40,26 @@ public struct XMLRecordSource: RecordSource {
     let validator: RecordValidator
     let maxBytes: Int
     let absentValues: AbsentValues
+    /// The files of this import read ahead on another thread, if any.
+    let lookAhead: XMLLookAhead?
 
     /// - Parameters:
     ///   - path: the file.
     ///   - validator: checks values against the loaded catalogue and registry (as for CSV).
     ///   - maxBytes: the largest input accepted (see ``XMLInputLimits/maxBytes``).
     ///   - absentValues: what a missing optional value means (see ``AbsentValues``).
+    ///   - lookAhead: reads the files of the import ahead (give every source of one import the same one, made
+    ///     with their paths in the order they are read).
     public init(
-        path: String, validator: RecordValidator, maxBytes: Int = XMLInputLimits.maxBytes, absentValues: AbsentValues = .cleared
+        path: String, validator: RecordValidator, maxBytes: Int = XMLInputLimits.maxBytes, absentValues: AbsentValues = .cleared,
+        lookAhead: XMLLookAhead? = nil
     ) {
         input = .path(path)
         file = path
         self.validator = validator
         self.maxBytes = maxBytes
         self.absentValues = absentValues
+        self.lookAhead = lookAhead
     }
 
     /// Reads what an open handle (standard input, a pipe) delivers; `name` is used as the file name in
@@ -67,6 +73,7 @@ public struct XMLRecordSource: RecordSource {
         self.validator = validator
         self.maxBytes = maxBytes
         self.absentValues = absentValues
+        lookAhead = nil
     }
 
     /// Calls `body` with every row and every row error (schema violations included), in input order.
@@ -75,7 +82,7 @@ public struct XMLRecordSource: RecordSource {
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
         switch input {
         case .path(let path):
-            if let entries = Self.fastEntries(path: path, maxBytes: maxBytes) {
+            if let entries = lookAhead?.entries(for: path) ?? Self.fastEntries(path: path, maxBytes: maxBytes) {
                 try forEachRow(of: entries, file: path, body)
                 return
             }
@@ -175,6 +182,15 @@ public struct XMLRecordSource: RecordSource {
         }
     }
 
+    /// The fields an entry clears when it leaves them out (status is always given; the model goes with the level).
+    static let clearable: [XMLEntry.Field] = XMLEntry.Field.recordFields.filter { $0 != .status && $0 != .maturityModel }
+
+    /// The fields to clear for each combination of absent ``clearable`` fields (bit `i`: `clearable[i]` is
+    /// absent), made once rather than hashed into a new set per entry.
+    static let cleared: [Set<RecordField>] = (0..<(1 << clearable.count)).map { mask in
+        Set(clearable.enumerated().compactMap { bit, field in mask & (1 << bit) != 0 ? field.recordField : nil })
+    }
+
     /// The row for one entry, its error, or `nil` when it is passed over (untracked, or skipped as unknown).
     func makeRow(_ entry: XMLEntry, file: String) -> Result<ImportRow, InputError>? {
         let rowLine = entry.line
@@ -223,13 +239,17 @@ public struct XMLRecordSource: RecordSource {
                     file: file, line: rowLine, field: XMLEntry.Field.maturity.elementName,
                     message: "is missing next to modell \(model.quotedForMessage): expected a reifegrad with every modell")
             }
-            var texts: [RecordField: String] = [:]
-            for field in XMLEntry.Field.recordFields {
-                if let text = entry.value(field), let recordField = field.recordField { texts[recordField] = text }
-            }
+            // Field by field in the order of `RecordValidator.update(_:)`, with its checks and messages (a
+            // dictionary of the texts cost a tenth of the collection's import in hashing).
             var update: RecordUpdate
-            do {
-                update = try validator.update(texts)
+            do throws(InputError) {
+                update = RecordUpdate(
+                    status: try validator.status(entry.text(.status)), maturity: try validator.maturity(entry.text(.maturity)),
+                    maturityModel: try validator.maturityModel(entry.text(.maturityModel)),
+                    planned: try validator.date(entry.text(.planned), field: RecordField.planned.rawValue),
+                    onlineSince: try validator.date(entry.text(.onlineSince), field: RecordField.onlineSince.rawValue),
+                    url: try validator.url(entry.text(.url)), solution: try validator.text(entry.text(.solution), field: .solution),
+                    note: try validator.text(entry.text(.note), field: .note))
             } catch {
                 let field = XMLEntry.Field.forRecordField(error.field)
                 throw InputError(
@@ -245,8 +265,12 @@ public struct XMLRecordSource: RecordSource {
                 }
             }
             if absentValues == .cleared {
-                for field in XMLEntry.Field.recordFields where field != .status && field != .maturityModel && entry.value(field) == nil {
-                    if let recordField = field.recordField { update.clear.insert(recordField) }
+                var absent = 0
+                for (bit, field) in Self.clearable.enumerated() where entry.value(field) == nil { absent |= 1 << bit }
+                if update.clear.isEmpty {
+                    update.clear = Self.cleared[absent]
+                } else {
+                    update.clear.formUnion(Self.cleared[absent])
                 }
             }
             return .success(ImportRow(file: file, line: rowLine, key: RecordKey(region: region, service: service), update: update))
