@@ -79,9 +79,9 @@ struct XMLCollectionTests {
     func roundTrip() throws {
         let source = try filledSource()
         let target = try XMLTestDatabase()
-        _ = try target.importXML(try reports(from: source))
+        let summary = try target.importXML(try reports(from: source))
         let expected = try dump(source, Self.gemeinden)
-        #expect(expected.split(separator: "\n").count == 9)
+        #expect(summary.inserted == 8)
         #expect(try dump(target, Self.gemeinden) == expected)
         // Nothing beyond them (the Kreis's and the Land's records are not in a Gemeinde's report).
         #expect(try dump(target, Self.gemeinden) == (try XMLTestDatabase.dumpAll(target)))
@@ -104,9 +104,10 @@ struct XMLCollectionTests {
 
     // MARK: The fast path
 
-    /// Every way a report of ``sampleRecords`` can be written: scopes with and without provenance.
+    /// Reports of ``sampleRecords`` of every level, with and without provenance (the country's report, every
+    /// Gemeinde × every service, is larger than the fast path takes: libxml2 streams it).
     static let exports: [(scope: String?, provenance: Bool)] = [
-        ("08115003", true), ("08115003", false), ("08115", true), ("04", false), ("033525404", true), (nil, true),
+        ("08115003", true), ("08115003", false), ("08115", true), ("04", false), ("033525404", true),
     ]
 
     @Test("reports ozgtrack writes take the fast path, which reads the same rows as libxml2", arguments: exports)
@@ -155,7 +156,6 @@ struct XMLCollectionTests {
         }
         #expect(paths.count >= 10)
         for path in paths { try expectSameReading(path) }
-        #expect(XMLRecordSource.takesFastPath(fixture("gemeinde-report.xml")))
     }
 
     /// Reading `path` as the import does (fast path when it takes the file) gives the same rows, row errors and
