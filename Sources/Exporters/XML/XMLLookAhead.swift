@@ -2,8 +2,8 @@ import Foundation
 import OZGCore
 
 /// Reads the XML files of one import ahead, with ``XMLReportFastPath``, on a thread of its own, while the import
-/// turns the files before into rows and writes them: the ministry's `ozgtrack import *.xml` then uses both cores
-/// for reading (see docs/performance.md, "The ministry's collection").
+/// turns the files before into rows and writes them: the ministry's `ozgtrack import *.xml` so spreads its work
+/// over both cores (see docs/performance.md, "The ministry's collection").
 ///
 /// At most ``depth`` files wait, read and checked, so memory stays bounded however many files there are. The
 /// sources made with it (``XMLRecordSource/init(path:validator:maxBytes:absentValues:lookAhead:)``) take the
@@ -14,8 +14,8 @@ public final class XMLLookAhead: Sendable {
     public static let depth = 8
 
     private let channel: BoundedChannel<Result>
-    private let paths: [String]
 
+    /// One file read ahead: its path, and its entries when the fast path took it.
     struct Result: Sendable {
         let path: String
         let entries: [XMLEntry]?
@@ -24,7 +24,6 @@ public final class XMLLookAhead: Sendable {
     /// Starts reading `paths` in this order.
     /// - Parameter maxBytes: the largest input accepted (see ``XMLInputLimits/maxBytes``).
     public init(paths: [String], maxBytes: Int = XMLInputLimits.maxBytes) {
-        self.paths = paths
         let channel = BoundedChannel<Result>(capacity: Self.depth)
         self.channel = channel
         Thread.detachNewThread {
