@@ -22,6 +22,12 @@ Every figure is one whole process, timed by `/usr/bin/time -v` (wall clock, maxi
 (the HTML report is also measured on the history database against the CSV report of the same database).
 The XLSX report is measured against the CSV report of the same scope (measure both: --formats csv,xlsx).
 
+The ministry's collection (in a default run; --collection measures only it): the Gemeinde XML reports of
+Baden-Wuerttemberg (1,101; with --quick the only scope) and of the country (10,751) are generated once with
+`ozgtrack report --scope AGS --format xml` (not timed; cached in WORK/collection/), imported into an empty
+database in one command (`ozgtrack import *.xml`), and timed against the CSV import of the same rows in the same
+run; the dump of the database the reports filled must equal the dump of the one the CSV filled.
+
 --postgres adds the PostgreSQL backend side by side, in the same run and on the same data: a throwaway cluster
 (scripts/pg-cluster.sh; or an existing server with --postgres-url, whose role may create schemas), the server's own
 floor (`psql -c "\copy status FROM …"` of the same CSV into an equivalent table of ten text columns, and
@@ -29,6 +35,7 @@ floor (`psql -c "\copy status FROM …"` of the same CSV into an equivalent tabl
 writers against it. The peak memory is the client's (ozgtrack or psql), not the server's.
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import platform
@@ -111,6 +118,8 @@ def main():
     parser.add_argument("--reports-only", action="store_true",
                         help="measure the anchors and the reports only (the databases are made, not timed)")
     parser.add_argument("--formats", help="comma-separated report formats to measure (default: all)")
+    parser.add_argument("--collection", action="store_true",
+                        help="measure only the ministry's collection (Gemeinde XML reports imported at once)")
     parser.add_argument("--postgres", action="store_true", help="also measure the PostgreSQL backend")
     parser.add_argument("--postgres-url", help="an existing server instead of a throwaway cluster")
     args = parser.parse_args()
@@ -140,6 +149,10 @@ def main():
     runs = args.runs
     figures = []
     print(f"{rows:,} rows; {runs} runs per figure", file=sys.stderr)
+    if args.collection:
+        figures += measure_collection(args, work, national_csv, runs)
+        write_table(args, work, figures, rows, runs)
+        return
 
     # Anchors.
     anchor_db = work / "anchor.sqlite"
@@ -252,10 +265,16 @@ def main():
                 [str(BINARY), "report", "--db", str(history_db), "--format", "csv", "--as-of", middle,
                  "--output", str(out / "national-asof.csv")]))
 
+    if not args.reports_only:
+        figures += measure_collection(args, work, national_csv, runs)
+
     if args.postgres:
         figures += measure_postgres(args, runs, source_csv, out, steps, figures)
+    write_table(args, work, figures, rows, runs)
 
-    # The table.
+
+def write_table(args, work, figures, rows, runs):
+    """Prints the Markdown table of `figures` and writes it to --output (default WORK/results.md)."""
     cpu = platform.processor() or platform.machine()
     try:
         model = next(line.split(": ", 1)[1] for line in open("/proc/cpuinfo") if line.startswith("model name"))
@@ -299,6 +318,91 @@ def main():
     target_file = Path(args.output) if args.output else work / "results.md"
     target_file.write_text(table, encoding="utf-8")
     print(f"written to {target_file}", file=sys.stderr)
+
+
+def land_csv(work, national_csv, land):
+    """The rows of the national CSV whose region lies in `land` (a two-digit key), made once."""
+    path = work / ("bw.csv" if land == "08" else f"land-{land}.csv")
+    if not path.exists():
+        with open(national_csv, encoding="utf-8") as full, open(path, "w", encoding="utf-8") as part:
+            part.write(full.readline())
+            part.writelines(line for line in full if line.startswith(land))
+    return path
+
+
+def collection_reports(work, db, national_csv, scope):
+    """The XML reports of every Gemeinde in `scope` (None: the country), one file each as the Gemeinden send
+    them (`ozgtrack report --scope AGS --format xml`), generated once from `db` with two processes at a time and
+    kept in WORK/collection/SCOPE/ (regenerated when the national CSV is newer). Not timed."""
+    folder = work / "collection" / (scope or "de")
+    complete = folder / "complete"
+    if complete.exists() and complete.stat().st_mtime >= national_csv.stat().st_mtime:
+        return sorted(folder.glob("*.xml"))
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [str(BINARY), "regions", "list", "--level", "gemeinde", "--format", "json"]
+    if scope:
+        command += ["--within", scope]
+    keys = [region["key"] for region in json.loads(subprocess.run(command, check=True, capture_output=True,
+                                                                  text=True).stdout)]
+    print(f"generating {len(keys):,} Gemeinde XML reports into {folder} …", file=sys.stderr)
+    started = time.monotonic()
+
+    def generate(key):
+        target = folder / f"{key}.xml"
+        if not target.exists():
+            partial = folder / f"{key}.xml.part"
+            subprocess.run([str(BINARY), "report", "--db", str(db), "--scope", key, "--format", "xml",
+                            "--output", str(partial)], check=True, stdout=subprocess.DEVNULL)
+            partial.rename(target)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(pool.map(generate, keys))
+    complete.write_text(f"{len(keys)} reports\n", encoding="utf-8")
+    print(f"  generated in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return sorted(folder.glob("*.xml"))
+
+
+def measure_collection(args, work, national_csv, runs):
+    """The ministry's collection: every Gemeinde's XML report of a Land (and of the country) imported into an
+    empty database in one command, against the CSV import of the same rows in the same run. The dump of the
+    database the reports filled must equal the dump of the one the CSV filled."""
+    figures = []
+    # The reports' source: the national CSV in a database of its own (national.sqlite holds one Land after --quick).
+    db = work / "collection" / "source.sqlite"
+    if not db.exists() or db.stat().st_mtime < national_csv.stat().st_mtime:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        fresh_database(db)()
+        subprocess.run([str(BINARY), "import", str(national_csv), "--db", str(db), "--actor", "bench"], check=True,
+                       stdout=subprocess.DEVNULL)
+    scopes = [("Baden-Württemberg", "08")] + ([] if args.quick else [("Deutschland", None)])
+    for label, scope in scopes:
+        reports = collection_reports(work, db, national_csv, scope)
+        csv = land_csv(work, national_csv, scope) if scope else national_csv
+        csv_db = work / "collection-csv.sqlite"
+        xml_db = work / "collection-xml.sqlite"
+        size = sum(path.stat().st_size for path in reports)
+        csv_figure = measure(
+            Figure(f"collection {label}: CSV import of the same rows"), runs,
+            [str(BINARY), "import", str(csv), "--db", str(csv_db), "--actor", "bench"], prepare=fresh_database(csv_db))
+        xml_figure = measure(
+            Figure(f"collection {label}: import of {len(reports):,} Gemeinde XML reports ({size / 1e6:,.0f} MB)",
+                   csv_figure, 1.5, 200), runs,
+            [str(BINARY), "import", *map(str, reports), "--db", str(xml_db), "--actor", "bench"],
+            prepare=fresh_database(xml_db))
+        dumps = []
+        for database in (csv_db, xml_db):
+            dumps.append(subprocess.run([str(BINARY), "dump", "--db", str(database)], check=True,
+                                        capture_output=True).stdout)
+        same = dumps[0] == dumps[1]
+        records = dumps[1].count(b"\n") - 1
+        xml_figure.note = f"dump {'equals' if same else 'DIFFERS FROM'} the CSV import's ({records:,} records)"
+
+        print(f"  {xml_figure.note}", file=sys.stderr)
+        figures += [csv_figure, xml_figure]
+        for database in (csv_db, xml_db):
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(database) + suffix).unlink(missing_ok=True)
+    return figures
 
 
 def psql(url, *arguments, stdout=subprocess.DEVNULL):

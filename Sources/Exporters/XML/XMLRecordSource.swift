@@ -40,20 +40,26 @@ public struct XMLRecordSource: RecordSource {
     let validator: RecordValidator
     let maxBytes: Int
     let absentValues: AbsentValues
+    /// The files of this import read ahead on another thread, if any.
+    let lookAhead: XMLLookAhead?
 
     /// - Parameters:
     ///   - path: the file.
     ///   - validator: checks values against the loaded catalogue and registry (as for CSV).
     ///   - maxBytes: the largest input accepted (see ``XMLInputLimits/maxBytes``).
     ///   - absentValues: what a missing optional value means (see ``AbsentValues``).
+    ///   - lookAhead: reads the files of the import ahead (give every source of one import the same one, made
+    ///     with their paths in the order they are read).
     public init(
-        path: String, validator: RecordValidator, maxBytes: Int = XMLInputLimits.maxBytes, absentValues: AbsentValues = .cleared
+        path: String, validator: RecordValidator, maxBytes: Int = XMLInputLimits.maxBytes, absentValues: AbsentValues = .cleared,
+        lookAhead: XMLLookAhead? = nil
     ) {
         input = .path(path)
         file = path
         self.validator = validator
         self.maxBytes = maxBytes
         self.absentValues = absentValues
+        self.lookAhead = lookAhead
     }
 
     /// Reads what an open handle (standard input, a pipe) delivers; `name` is used as the file name in
@@ -67,6 +73,7 @@ public struct XMLRecordSource: RecordSource {
         self.validator = validator
         self.maxBytes = maxBytes
         self.absentValues = absentValues
+        lookAhead = nil
     }
 
     /// Calls `body` with every row and every row error (schema violations included), in input order.
@@ -74,8 +81,72 @@ public struct XMLRecordSource: RecordSource {
     ///   (DOCTYPE, not well-formed, too large, not UTF-8); whatever `body` throws.
     public func forEachRow(_ body: (Result<ImportRow, InputError>) throws -> Void) throws {
         switch input {
-        case .path(let path): try forEachRow(from: XMLInputStream(path: path, maxBytes: maxBytes), body)
+        case .path(let path):
+            if let entries = lookAhead?.entries(for: path) ?? Self.fastEntries(path: path, maxBytes: maxBytes) {
+                try forEachRow(of: entries, file: path, body)
+                return
+            }
+            try forEachRow(from: XMLInputStream(path: path, maxBytes: maxBytes), body)
         case .handle(let handle): try forEachRow(from: XMLInputStream(handle: handle, name: file, maxBytes: maxBytes), body)
+        }
+    }
+
+    /// The entries of the file at `path` read by ``XMLReportFastPath``, or `nil` when the fast path does not
+    /// take it: not a regular file, larger than ``XMLReportFastPath/maxBytes`` or `maxBytes`, unreadable, or
+    /// outside the narrow form the fast path accepts. The caller then reads it with libxml2, which reports
+    /// whatever is wrong with it exactly as before.
+    static func fastEntries(path: String, maxBytes: Int) -> [XMLEntry]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { _ = close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        let size = Int(status.st_size)
+        guard size <= min(maxBytes, XMLReportFastPath.maxBytes) else { return nil }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let complete = bytes.withUnsafeMutableBytes { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return size == 0 }
+            var done = 0
+            while done < size {
+                let count = read(descriptor, base + done, size - done)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { return false }
+                done += count
+            }
+            // The file must not have grown meanwhile (libxml2 then reads it as it is).
+            var probe: UInt8 = 0
+            return read(descriptor, &probe, 1) == 0
+        }
+        guard complete else { return nil }
+        return bytes.withUnsafeBufferPointer { XMLReportFastPath.entries($0) }
+    }
+
+    /// Whether the import reads the file at `path` with ``XMLReportFastPath`` rather than libxml2 (for tests).
+    package static func takesFastPath(_ path: String) -> Bool { fastEntries(path: path, maxBytes: XMLInputLimits.maxBytes) != nil }
+
+    /// Whether ``XMLReportFastPath``, when it takes `bytes`, reads the same rows as libxml2 and libxml2 refuses
+    /// nothing; `true` when the fast path does not take them (for the fuzz target: a `false` is a finding).
+    package func fastPathAgrees(bytes: [UInt8]) -> Bool {
+        guard let entries = bytes.withUnsafeBufferPointer({ XMLReportFastPath.entries($0) }) else { return true }
+        var fast: [Result<ImportRow, InputError>] = []
+        var streamed: [Result<ImportRow, InputError>] = []
+        do {
+            try forEachRow(of: entries, file: file) { fast.append($0) }
+            try forEachRow(bytes: bytes) { streamed.append($0) }
+        } catch {
+            return false
+        }
+        return fast == streamed
+    }
+
+    /// The rows of the entries of a document the fast path accepted (a valid document: no schema messages).
+    private func forEachRow(of entries: [XMLEntry], file: String, _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+        /// The unit whose key was refused: its further entries are passed over without repeating the error.
+        var refusedUnit: Int?
+        for entry in entries where entry.unit != refusedUnit {
+            guard let result = makeRow(entry, file: file) else { continue }
+            if case .failure(let error) = result, error.field == XMLEntry.Field.region.elementName { refusedUnit = entry.unit }
+            try body(result)
         }
     }
 
@@ -109,6 +180,15 @@ public struct XMLRecordSource: RecordSource {
             }
             try report()
         }
+    }
+
+    /// The fields an entry clears when it leaves them out (status is always given; the model goes with the level).
+    static let clearable: [XMLEntry.Field] = XMLEntry.Field.recordFields.filter { $0 != .status && $0 != .maturityModel }
+
+    /// The fields to clear for each combination of absent ``clearable`` fields (bit `i`: `clearable[i]` is
+    /// absent), made once rather than hashed into a new set per entry.
+    static let cleared: [Set<RecordField>] = (0..<(1 << clearable.count)).map { mask in
+        Set(clearable.enumerated().compactMap { bit, field in mask & (1 << bit) != 0 ? field.recordField : nil })
     }
 
     /// The row for one entry, its error, or `nil` when it is passed over (untracked, or skipped as unknown).
@@ -159,13 +239,17 @@ public struct XMLRecordSource: RecordSource {
                     file: file, line: rowLine, field: XMLEntry.Field.maturity.elementName,
                     message: "is missing next to modell \(model.quotedForMessage): expected a reifegrad with every modell")
             }
-            var texts: [RecordField: String] = [:]
-            for field in XMLEntry.Field.recordFields {
-                if let text = entry.value(field), let recordField = field.recordField { texts[recordField] = text }
-            }
+            // Field by field in the order of `RecordValidator.update(_:)`, with its checks and messages (a
+            // dictionary of the texts cost a tenth of the collection's import in hashing).
             var update: RecordUpdate
-            do {
-                update = try validator.update(texts)
+            do throws(InputError) {
+                update = RecordUpdate(
+                    status: try validator.status(entry.text(.status)), maturity: try validator.maturity(entry.text(.maturity)),
+                    maturityModel: try validator.maturityModel(entry.text(.maturityModel)),
+                    planned: try validator.date(entry.text(.planned), field: RecordField.planned.rawValue),
+                    onlineSince: try validator.date(entry.text(.onlineSince), field: RecordField.onlineSince.rawValue),
+                    url: try validator.url(entry.text(.url)), solution: try validator.text(entry.text(.solution), field: .solution),
+                    note: try validator.text(entry.text(.note), field: .note))
             } catch {
                 let field = XMLEntry.Field.forRecordField(error.field)
                 throw InputError(
@@ -181,8 +265,12 @@ public struct XMLRecordSource: RecordSource {
                 }
             }
             if absentValues == .cleared {
-                for field in XMLEntry.Field.recordFields where field != .status && field != .maturityModel && entry.value(field) == nil {
-                    if let recordField = field.recordField { update.clear.insert(recordField) }
+                var absent = 0
+                for (bit, field) in Self.clearable.enumerated() where entry.value(field) == nil { absent |= 1 << bit }
+                if update.clear.isEmpty {
+                    update.clear = Self.cleared[absent]
+                } else {
+                    update.clear.formUnion(Self.cleared[absent])
                 }
             }
             return .success(ImportRow(file: file, line: rowLine, key: RecordKey(region: region, service: service), update: update))

@@ -332,6 +332,9 @@ struct ImportCommand: ParsableCommand {
         let dashboardFiles = files.filter { (format ?? Self.format(of: $0)) == .dashboard }
         let dashboard = DashboardSource(
             inputs: dashboardFiles.map { $0 == "-" ? .standardInput : .file($0) }, validator: validator, delimiter: csvDelimiter)
+        // Several XML reports (the ministry's collection) are read ahead on a second thread, in import order.
+        let xmlFiles = files.filter { $0 != "-" && (format ?? Self.format(of: $0)) == .xml }
+        let lookAhead = xmlFiles.count > 1 ? XMLLookAhead(paths: xmlFiles) : nil
         let sources: [any RecordSource] = files.compactMap { path in
             let chosen = format ?? Self.format(of: path)
             // '-' is standard input: a convention of this command line, not of the libraries.
@@ -342,7 +345,7 @@ struct ImportCommand: ParsableCommand {
             case .dashboard: return path == dashboardFiles.first ? dashboard : nil
             case .xml:
                 if path == "-" { return XMLRecordSource(handle: .standardInput, name: "<stdin>", validator: validator) }
-                return XMLRecordSource(path: path, validator: validator)
+                return XMLRecordSource(path: path, validator: validator, lookAhead: lookAhead)
             }
         }
         var source = files.map { $0 == "-" ? "<stdin>" : URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
