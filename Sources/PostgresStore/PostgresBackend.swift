@@ -117,6 +117,18 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
         return fresh
     }
 
+    /// Runs one statement of the token table on the session, outside the record transactions; failures become
+    /// one ``StoreError``.
+    func tokenAccess<T>(during operation: Operation, _ body: (Session) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            return try body(try currentSession())
+        } catch let error where error is PSQLError || error is ConnectionLost {
+            throw Failure.message(for: error, configuration: configuration, during: operation)
+        }
+    }
+
     public func read<T>(_ body: (PostgresReader) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
