@@ -440,8 +440,11 @@ def concurrent_writers(db, writers, sets):
     listing = subprocess.run([str(BINARY), "regions", "list", "--within", "08115", "--level", "gemeinde", "--format", "json"],
                              check=True, capture_output=True, text=True).stdout
     regions = [region["key"] for region in json.loads(listing)][:writers]
+    # A note unique to the run, so that every set is a real change (a record may already be not_applicable).
+    run = time.strftime("%H%M%S")
     script = "; ".join(
-        f"{BINARY} set {{region}} {service} --status not_applicable --db '{db}' --actor w{{region}} >/dev/null || exit 1"
+        f"{BINARY} set {{region}} {service} --status not_applicable --note 'bench {run}' --db '{db}' "
+        f"--actor w{{region}} >/dev/null || exit 1"
         for service in services)
     started = time.monotonic()
     processes = [subprocess.Popen(["sh", "-c", script.replace("{region}", region)]) for region in regions]
