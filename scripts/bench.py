@@ -2,7 +2,8 @@
 """ozgtrack's benchmark suite: national-scale speed and memory, each figure next to its anchor.
 
 Usage:
-    scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE] [--postgres [--postgres-url URL]]
+    scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE]
+                     [--postgres [--postgres-url URL] [--postgres-only [--postgres-history]]]
 
 What it does (release build, on this machine):
   1. builds `ozgtrack` in release mode (unless --skip-build);
@@ -27,6 +28,9 @@ The XLSX report is measured against the CSV report of the same scope (measure bo
 floor (`psql -c "\copy status FROM …"` of the same CSV into an equivalent table of ten text columns, and
 `psql -c "\copy (SELECT * FROM status) TO STDOUT CSV"`), then import, set, status, check, report and 8 concurrent
 writers against it. The peak memory is the client's (ozgtrack or psql), not the server's.
+--postgres-only keeps the locked run short: of SQLite only `set` and `status` (what the PostgreSQL figures are
+compared with), then the PostgreSQL part with the CSV report only (or the --formats given) and without the history
+store (add --postgres-history for it: nine national imports, diff and an --as-of report).
 """
 import argparse
 import json
