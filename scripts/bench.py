@@ -2,7 +2,8 @@
 """ozgtrack's benchmark suite: national-scale speed and memory, each figure next to its anchor.
 
 Usage:
-    scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE] [--postgres [--postgres-url URL]]
+    scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE]
+                     [--postgres [--postgres-url URL] [--postgres-only [--postgres-history]]]
 
 What it does (release build, on this machine):
   1. builds `ozgtrack` in release mode (unless --skip-build);
@@ -33,6 +34,9 @@ run; the dump of the database the reports filled must equal the dump of the one 
 floor (`psql -c "\copy status FROM …"` of the same CSV into an equivalent table of ten text columns, and
 `psql -c "\copy (SELECT * FROM status) TO STDOUT CSV"`), then import, set, status, check, report and 8 concurrent
 writers against it. The peak memory is the client's (ozgtrack or psql), not the server's.
+--postgres-only keeps the locked run short: of SQLite only `set` and `status` (what the PostgreSQL figures are
+compared with), then the PostgreSQL part with the CSV report only (or the --formats given) and without the history
+store (add --postgres-history for it: nine national imports, diff and an --as-of report).
 """
 import argparse
 import concurrent.futures
@@ -122,6 +126,12 @@ def main():
                         help="measure only the ministry's collection (Gemeinde XML reports imported at once)")
     parser.add_argument("--postgres", action="store_true", help="also measure the PostgreSQL backend")
     parser.add_argument("--postgres-url", help="an existing server instead of a throwaway cluster")
+    parser.add_argument("--postgres-only", action="store_true",
+                        help="with --postgres: of SQLite only set and status (the PostgreSQL figures' comparison), then "
+                             "the PostgreSQL part (its reports: csv unless --formats; no history part unless "
+                             "--postgres-history)")
+    parser.add_argument("--postgres-history", action="store_true",
+                        help="with --postgres-only: also the history store (9 national imports) with diff and --as-of")
     args = parser.parse_args()
     wanted = args.formats.split(",") if args.formats else None
     work = Path(args.work)
@@ -151,7 +161,15 @@ def main():
     print(f"{rows:,} rows; {runs} runs per figure", file=sys.stderr)
     if args.collection:
         figures += measure_collection(args, work, national_csv, runs)
-        write_table(args, work, figures, rows, runs)
+        write_table(args, work, rows, runs, figures)
+        return
+
+    if args.postgres_only:
+        if not args.postgres:
+            parser.error("--postgres-only needs --postgres")
+        figures += sqlite_small_commands(runs, work / "national.sqlite", source_csv)
+        figures += measure_postgres(args, runs, source_csv, out, steps_of(data), figures, wanted)
+        write_table(args, work, rows, runs, figures)
         return
 
     # Anchors.
@@ -180,7 +198,7 @@ def main():
 
     # A database with history: the same state, then 8 steps of changes over two years.
     history_db = work / "history.sqlite"
-    steps = [line.split(",") for line in (data / "history" / "steps.csv").read_text().splitlines()[1:]]
+    steps = steps_of(data)
     if not history_db.exists() or args.quick:
         fresh_database(history_db)()
         subprocess.run([str(BINARY), "import", str(source_csv), "--db", str(history_db), "--actor", "bench",
@@ -269,12 +287,35 @@ def main():
         figures += measure_collection(args, work, national_csv, runs)
 
     if args.postgres:
-        figures += measure_postgres(args, runs, source_csv, out, steps, figures)
-    write_table(args, work, figures, rows, runs)
+        figures += measure_postgres(args, runs, source_csv, out, steps, figures, wanted)
+    write_table(args, work, rows, runs, figures)
 
 
-def write_table(args, work, figures, rows, runs):
-    """Prints the Markdown table of `figures` and writes it to --output (default WORK/results.md)."""
+def steps_of(data):
+    """The history steps (file name, day) that `ozgtrack bench-data` wrote."""
+    return [line.split(",") for line in (data / "history" / "steps.csv").read_text().splitlines()[1:]]
+
+
+def sqlite_small_commands(runs, db, source_csv):
+    """`set` and `status` on the national SQLite database (made first if missing): what the PostgreSQL figures
+    are compared with."""
+    if not db.exists():
+        fresh_database(db)()
+        subprocess.run([str(BINARY), "import", str(source_csv), "--db", str(db), "--actor", "bench"], check=True,
+                       stdout=subprocess.DEVNULL)
+    set_figure = measure(
+        Figure("set (national database, a real change)"), runs,
+        lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
+                        "--db", str(db), "--actor", "bench"])
+    set_figure.target_seconds = 0.05
+    status_figure = measure(Figure("status of one Gemeinde", None, None, None), runs,
+                            [str(BINARY), "status", "08111000", "--db", str(db)])
+    status_figure.target_seconds = 0.05
+    return [set_figure, status_figure]
+
+
+def write_table(args, work, rows, runs, figures):
+    """Prints the Markdown table and writes it to --output (default WORK/results.md)."""
     cpu = platform.processor() or platform.machine()
     try:
         model = next(line.split(": ", 1)[1] for line in open("/proc/cpuinfo") if line.startswith("model name"))
@@ -413,7 +454,7 @@ def with_schema(url, schema):
     return url + ("&" if "?" in url else "?") + "schema=" + schema
 
 
-def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures):
+def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures, wanted=None):
     """The PostgreSQL backend beside SQLite: anchors, import, set, status, check, reports, concurrent writers."""
     cluster = None
     url = args.postgres_url
@@ -458,13 +499,20 @@ def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures):
         figures.append(measure(Figure("PostgreSQL: check nationwide (--min-online 10)", export, None, 200), runs,
                                [str(BINARY), "check", "--db", db, "--min-online", "10", "--limit", "20"], allowed=(0, 1)))
         label = "Baden-Württemberg" if args.quick else "Deutschland"
-        for name, target in [("csv", 1.3), ("xml", None), ("markdown", None)]:
+        reports = [("csv", 1.3), ("xml", None), ("markdown", None)]
+        if args.postgres_only:
+            reports = [entry for entry in reports if entry[0] in (wanted or ["csv"])]
+        for name, target in reports:
             figures.append(measure(
                 Figure(f"PostgreSQL: report {label}, {name}", export, target, 200), runs,
                 [str(BINARY), "report", "--db", db, "--format", name, "--output", str(out / f"pg-report.{name}")]
                 + (["--scope", "08"] if args.quick else [])))
 
+        figures.append(concurrent_writers(db, 8, 10))
+
         # History: the same steps as the SQLite history database, then an as-of report.
+        if args.postgres_only and not args.postgres_history:
+            return figures
         history = with_schema(url, "bench_history")
         psql(url, "-c", "DROP SCHEMA IF EXISTS bench_history CASCADE")
         subprocess.run([str(BINARY), "init", "--db", history], check=True, stdout=subprocess.DEVNULL)
@@ -484,8 +532,6 @@ def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures):
             Figure(f"PostgreSQL: report {label}, csv, --as-of {middle} (history store)", export, None, 200), runs,
             [str(BINARY), "report", "--db", history, "--format", "csv", "--as-of", middle,
              "--output", str(out / "pg-asof.csv")] + (["--scope", "08"] if args.quick else [])))
-
-        figures.append(concurrent_writers(db, 8, 10))
     finally:
         if cluster:
             subprocess.run([str(ROOT / "scripts" / "pg-cluster.sh"), "stop", cluster], check=False)
@@ -499,8 +545,11 @@ def concurrent_writers(db, writers, sets):
     listing = subprocess.run([str(BINARY), "regions", "list", "--within", "08115", "--level", "gemeinde", "--format", "json"],
                              check=True, capture_output=True, text=True).stdout
     regions = [region["key"] for region in json.loads(listing)][:writers]
+    # A note unique to the run, so that every set is a real change (a record may already be not_applicable).
+    run = time.strftime("%H%M%S")
     script = "; ".join(
-        f"{BINARY} set {{region}} {service} --status not_applicable --db '{db}' --actor w{{region}} >/dev/null || exit 1"
+        f"{BINARY} set {{region}} {service} --status not_applicable --note 'bench {run}' --db '{db}' "
+        f"--actor w{{region}} >/dev/null || exit 1"
         for service in services)
     started = time.monotonic()
     processes = [subprocess.Popen(["sh", "-c", script.replace("{region}", region)]) for region in regions]

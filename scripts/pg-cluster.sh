@@ -1,8 +1,13 @@
 #!/bin/sh
 # A throwaway PostgreSQL cluster for tests and benchmarks.
 #
-#   scripts/pg-cluster.sh start [DIR]   create and start a cluster in DIR (default: a new /tmp/ozgtrack-pg.XXXXXX);
-#                                       prints DIR on stdout
+#   scripts/pg-cluster.sh start [--tls] [DIR]
+#                                       create and start a cluster in DIR (default: a new /tmp/ozgtrack-pg.XXXXXX);
+#                                       prints DIR on stdout. With --tls the server also speaks TLS (ssl=on), with a
+#                                       certificate for the host name `localhost` (only: 127.0.0.1 is deliberately
+#                                       not in it) signed by a throwaway CA made with openssl in DIR/tls; the CA's
+#                                       certificate is DIR/tls/ca.crt (for sslrootcert=). Plain connections stay
+#                                       allowed, so the client's sslmode decides.
 #   scripts/pg-cluster.sh url DIR       print the connection URL (postgresql://ozgtrack:PASSWORD@127.0.0.1:PORT/ozgtrack)
 #   scripts/pg-cluster.sh stop DIR      stop the server and delete DIR
 #   scripts/pg-cluster.sh pause DIR     stop the server (fast shutdown), keep its data (fault tests)
@@ -16,11 +21,11 @@
 # `ozgtrack` (LOGIN, CREATEROLE, password random per cluster) owns the database `ozgtrack`.
 #
 # Needs the PostgreSQL server binaries (Debian: `apt-get install postgresql`; found through pg_config, /usr/lib/
-# postgresql/*/bin or PATH) and python3 (to find a free port and make the password).
+# postgresql/*/bin or PATH) and python3 (to find a free port and make the password); --tls also needs openssl.
 set -eu
 
 usage() {
-    echo "usage: $0 start [DIR] | url DIR | stop DIR | pause DIR | resume DIR" >&2
+    echo "usage: $0 start [--tls] [DIR] | url DIR | stop DIR | pause DIR | resume DIR" >&2
     exit 2
 }
 
@@ -56,6 +61,11 @@ COMMAND=${1:-}
 case "$COMMAND" in
 start)
     BIN=$(find_bin)
+    TLS=
+    if [ "${2:-}" = --tls ]; then
+        TLS=1
+        shift
+    fi
     DIR=${2:-}
     if [ -z "$DIR" ]; then
         DIR=$(mktemp -d /tmp/ozgtrack-pg.XXXXXX)
@@ -80,13 +90,35 @@ start)
         cat "$DIR/initdb.log" >&2
         exit 1
     }
+    # The server's options, kept for resume.
+    OPTIONS="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR/socket -c fsync=on -c max_connections=200"
+    if [ -n "$TLS" ]; then
+        # A throwaway CA and a server certificate for `localhost` signed by it (valid for a day).
+        as_owner mkdir -p "$DIR/tls"
+        tls_failed() {
+            echo "pg-cluster: could not make the TLS certificates with openssl" >&2
+            exit 1
+        }
+        T="$DIR/tls"
+        as_owner openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=ozgtrack test CA" \
+            -keyout "$T/ca.key" -out "$T/ca.crt" >/dev/null 2>&1 || tls_failed
+        as_owner openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$T/server.key" \
+            -out "$T/server.csr" >/dev/null 2>&1 || tls_failed
+        printf 'subjectAltName = DNS:localhost\nbasicConstraints = CA:FALSE\n' | as_owner tee "$T/server.ext" >/dev/null
+        as_owner openssl x509 -req -in "$T/server.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 1 \
+            -extfile "$T/server.ext" -out "$T/server.crt" >/dev/null 2>&1 || tls_failed
+        as_owner chmod 600 "$T/server.key" "$T/ca.key"
+        as_owner chmod 755 "$T"
+        as_owner chmod 644 "$T/ca.crt"
+        OPTIONS="$OPTIONS -c ssl=on -c ssl_cert_file=$DIR/tls/server.crt -c ssl_key_file=$DIR/tls/server.key"
+    fi
+    echo "$OPTIONS" >"$DIR/options"
     # A free port: bind to port 0, read the port, release it; retry if another process takes it in between.
     attempt=0
     while :; do
         PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
         if as_owner "$BIN/pg_ctl" --pgdata="$DIR/data" --log="$DIR/server.log" --wait --timeout=60 \
-            -o "-c listen_addresses=127.0.0.1 -c port=$PORT -c unix_socket_directories=$DIR/socket -c fsync=on -c max_connections=200" \
-            start >/dev/null 2>&1; then
+            -o "$OPTIONS -c port=$PORT" start >/dev/null 2>&1; then
             break
         fi
         attempt=$((attempt + 1))
@@ -117,9 +149,9 @@ resume)
     [ -n "$DIR" ] || usage
     BIN=$(find_bin)
     PORT=$(cat "$DIR/port")
+    OPTIONS=$(cat "$DIR/options")
     as_owner "$BIN/pg_ctl" --pgdata="$DIR/data" --log="$DIR/server.log" --wait --timeout=60 \
-        -o "-c listen_addresses=127.0.0.1 -c port=$PORT -c unix_socket_directories=$DIR/socket -c fsync=on -c max_connections=200" \
-        start >/dev/null
+        -o "$OPTIONS -c port=$PORT" start >/dev/null
     ;;
 url)
     DIR=${2:-}

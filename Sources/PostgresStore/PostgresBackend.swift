@@ -12,9 +12,11 @@ import PostgresNIO
 ///   read under the lock) increase with commit order, and the batch clock never goes back. A writer waits up to
 ///   120 s (`lock_timeout`) for the one before it, then gives up with nothing written. Readers take no lock.
 /// - **Versions go in with `COPY`:** appended versions are collected as COPY text and sent in pages of a few
-///   megabytes into a temporary staging table; one `INSERT … SELECT` appends the staged versions to the history
-///   (before a read that needs them, and at the end), and the commit makes everything visible at once. A client
-///   killed or a server gone before the commit leaves the store as it was.
+///   megabytes straight into `record_version`, while the client collects the next page; a read of a key whose
+///   versions are still on their way waits for them first. The commit makes everything visible at once; a client
+///   killed or a server gone before the commit leaves the store as it was. (No staging table: the history is only
+///   ever appended to, so there is nothing to merge, and a staging table writes every row twice — see
+///   docs/performance.md, "PostgreSQL backend", for the figures.)
 /// - **Streams** use a server-side cursor (`DECLARE … CURSOR`), fetched in pages of 10,000 versions by a task on
 ///   the event loop while the consumer works on the page before: memory stays bounded at any scale.
 public final class PostgresBackend: StoreBackend, @unchecked Sendable {
@@ -117,6 +119,18 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
         return fresh
     }
 
+    /// Runs one statement of the token table on the session, outside the record transactions; failures become
+    /// one ``StoreError``.
+    func tokenAccess<T>(during operation: Operation, _ body: (Session) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            return try body(try currentSession())
+        } catch let error where error is PSQLError || error is ConnectionLost {
+            throw Failure.message(for: error, configuration: configuration, during: operation)
+        }
+    }
+
     public func read<T>(_ body: (PostgresReader) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
@@ -147,8 +161,11 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
         let session = try currentSession()
         do {
             try session.execute("BEGIN")
-            try session.execute("SET LOCAL lock_timeout = '120s'")
-            try session.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+            // One round trip: the lock wait bound, cursor plans for whole results, and the store's schema first
+            // on the search path (postgres-nio's COPY names its table as one quoted identifier); then the lock.
+            try session.execute(
+                "SELECT set_config('lock_timeout', '120s', true), set_config('cursor_tuple_fraction', '1.0', true), "
+                    + "set_config('search_path', '\(Schema.quoted(schema))', true)")
             try session.execute("SELECT pg_advisory_xact_lock(\(Schema.lockKey(schema)))")
             let writer = PostgresWriter(session: session, schema: schema)
             let result: T
@@ -306,18 +323,18 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     /// Versions collected as COPY text, not yet sent.
     private var pending = ByteBuffer()
     private var pendingCount = 0
-    /// Versions sent to the staging table, not yet appended to the history.
+    /// Versions sent with the COPY still on its way.
     private var stagedCount = 0
-    /// The keys of versions not yet in the history (pending or staged): a read of one of them appends first.
+    /// The keys of versions not yet known to be in the table (pending or on their way): a read of one of them
+    /// waits for them first.
     private var unmerged = Set<Int>()
     /// The regions of those versions.
     private var unmergedRegions = Set<Int>()
-    private var stagingReady = false
     private var mergedTotal = 0
 
     /// Send collected versions when they reach this many bytes.
     static let pageBytes = 4 << 20
-    /// Append staged versions to the history when this many keys wait (bounds the memory of `unmerged`).
+    /// Wait for the versions on their way when this many keys wait (bounds the memory of `unmerged`).
     static let mergeLimit = 500_000
 
     static func packed(_ key: RecordKey) -> Int { PackedRegionKey(key.region).rawValue << 17 | key.service.value }
@@ -369,17 +386,12 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     /// The COPY still on its way, if any.
     private var inFlight: ResultBox<Void>?
 
-    /// Sends the collected versions to the staging table with one COPY, without waiting for it: the caller
+    /// Sends the collected versions into `record_version` with one COPY, without waiting for it: the caller
     /// collects the next page while the server takes this one (the COPY before is awaited first).
     private func send() throws {
         guard pendingCount > 0 else { return }
         try awaitSent()
-        if !stagingReady {
-            try session.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS ozgtrack_staging (LIKE \(table)) ON COMMIT DELETE ROWS")
-            stagingReady = true
-        }
-        inFlight = session.startCopy(into: "ozgtrack_staging", columns: CopyText.columns, pending)
+        inFlight = session.startCopy(into: "record_version", columns: CopyText.columns, pending)
         stagedCount += pendingCount
         pendingCount = 0
         pending = ByteBuffer()
@@ -393,14 +405,12 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
         try box.wait().get()
     }
 
-    /// Appends the staged versions to the history: one set-based insert.
+    /// Sends what is collected and waits until every version sent is in the table (visible to this
+    /// transaction's reads).
     private func merge() throws {
         try send()
         try awaitSent()
         guard stagedCount > 0 else { return }
-        let columns = Self.versionColumns
-        try session.execute("INSERT INTO \(table) (\(columns)) SELECT \(columns) FROM ozgtrack_staging")
-        try session.execute("TRUNCATE ozgtrack_staging")
         mergedTotal += stagedCount
         stagedCount = 0
         unmerged.removeAll(keepingCapacity: false)
@@ -553,6 +563,7 @@ public final class PostgresVersionStream: VersionStream {
                 while true {
                     var page: [StoredVersion] = []
                     page.reserveCapacity(Self.pageSize)
+                    try Session.checkOpen(connection)
                     for try await row in try await connection.query(fetch, logger: Session.logger) {
                         page.append(try decoder.decode(row))
                     }

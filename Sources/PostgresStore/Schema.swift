@@ -9,7 +9,7 @@ import PostgresNIO
 /// a newer ozgtrack: it is refused, never misread.
 enum Schema {
     /// The newest schema version this ozgtrack writes.
-    static let version = 1
+    static let version = 2
 
     /// The statements of each version, in order (`S` stands for the quoted schema name).
     static let migrations: [Int: [String]] = [
@@ -44,7 +44,20 @@ enum Schema {
             // Records of units above the Gemeinde level (key length other than 8), which count for the Gemeinden
             // below them.
             "CREATE INDEX record_version_higher_level ON S.record_version (region, ozg_id, batch) WHERE region % 16 <> 8",
-        ]
+        ],
+        // The service's access tokens, beside the records, so that every instance sharing the store shares them
+        // (the same table as SQLite's `v2-access-tokens`).
+        2: [
+            """
+            CREATE TABLE S.access_token (
+                name text PRIMARY KEY,
+                scope text,                  -- a region key; NULL for the whole country
+                role text NOT NULL,          -- read, write or admin
+                hash bytea NOT NULL UNIQUE,  -- SHA-256 of the secret; the secret is never stored
+                created_at bigint NOT NULL   -- milliseconds since 1970, UTC
+            )
+            """
+        ],
     ]
 
     /// `schema` quoted for SQL (it is a checked plain name; quoting keeps it exact).

@@ -42,7 +42,9 @@ final class Session: @unchecked Sendable {
         }
         settings.options.connectTimeout = .seconds(Int64(configuration.connectTimeout))
         settings.options.additionalStartupParameters = [("application_name", "ozgtrack")]
-        if configuration.sslMode == .verifyFull { settings.options.tlsServerName = configuration.host }
+        // The server name for TLS (SNI and, with verify-full, the name the certificate must carry) is the host, as
+        // postgres-nio derives it; an IP address is not a valid SNI name, and then the certificate is checked
+        // against the address (its IP entries), as libpq does.
         let frozen = settings
         do {
             let connection = try bridge.run {
@@ -59,8 +61,11 @@ final class Session: @unchecked Sendable {
         switch configuration.sslMode {
         case .disable:
             return .disable
-        case .allow, .prefer, .require:
+        case .allow, .prefer:
             tls.certificateVerification = .none
+        case .require:
+            // As in libpq: with a root certificate named, `require` checks the certificate like `verify-ca`.
+            tls.certificateVerification = configuration.sslRootCertificate == nil ? .none : .noHostnameVerification
         case .verifyCA:
             tls.certificateVerification = .noHostnameVerification
         case .verifyFull:
@@ -80,7 +85,20 @@ final class Session: @unchecked Sendable {
     func execute(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let connection = self.connection
-        try bridge.run(failingOn: connection.closeFuture) { _ = try await connection.query(query, logger: Session.logger).collect() }
+        try bridge.run(failingOn: connection.closeFuture) {
+            try Self.checkOpen(connection)
+            _ = try await connection.query(query, logger: Session.logger).collect()
+        }
+    }
+
+    /// Fails with ``ConnectionLost`` when the connection has closed. Called on the event loop right before a query
+    /// or a COPY is handed to the connection: postgres-nio 1.33.2 writes a request to a closed channel without
+    /// failing it, so the request's promise or continuation is never completed — a query then waits forever, and
+    /// `copyFrom` leaks its `CheckedContinuation`, which the Swift runtime reports on stderr ("SWIFT TASK
+    /// CONTINUATION MISUSE … leaked its continuation"). On the event loop nothing can close the channel between
+    /// this check and that write, since both run in the same turn of the loop.
+    static func checkOpen(_ connection: PostgresConnection) throws {
+        if connection.isClosed { throw ConnectionLost() }
     }
 
     /// Runs a query and returns its rows, decoded on the event loop by `decode`.
@@ -90,6 +108,7 @@ final class Session: @unchecked Sendable {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let connection = self.connection
         return try bridge.run(failingOn: connection.closeFuture) {
+            try Self.checkOpen(connection)
             var result: [T] = []
             for try await row in try await connection.query(query, logger: Session.logger) {
                 result.append(try decode(row))
@@ -102,6 +121,7 @@ final class Session: @unchecked Sendable {
     func copy(into table: String, columns: [String], _ data: ByteBuffer) throws {
         let connection = self.connection
         try bridge.run(failingOn: connection.closeFuture) {
+            try Self.checkOpen(connection)
             try await connection.copyFrom(table: table, columns: columns, logger: Session.logger) { writer in
                 try await writer.write(data)
             }
@@ -115,6 +135,7 @@ final class Session: @unchecked Sendable {
         connection.closeFuture.whenComplete { _ in box.set(.failure(ConnectionLost())) }
         bridge.start {
             do {
+                try Self.checkOpen(connection)
                 try await connection.copyFrom(table: table, columns: columns, logger: Session.logger) { writer in
                     try await writer.write(data)
                 }
@@ -254,7 +275,21 @@ enum Failure {
                 return "\(String(cString: strerror(io.errnoCode)))"
             }
         }
-        if let ssl = cause as? NIOSSLError { return "the TLS handshake failed (\(ssl))" }
+        if let ssl = cause as? NIOSSLExtraError, ssl == .failedToValidateHostname {
+            return "the server's TLS certificate is not valid for the host name '\(configuration.host)' (sslmode=verify-full "
+                + "checks that the certificate names the host connected to)"
+        }
+        if let ssl = cause as? NIOSSLError {
+            switch configuration.sslMode {
+            case .verifyCA, .verifyFull:
+                let roots = configuration.sslRootCertificate.map { "the CA certificates in \($0)" } ?? "the system's trusted CAs"
+                return "the TLS handshake failed (\(ssl)): with sslmode=\(configuration.sslMode.rawValue) the server's "
+                    + "certificate must be signed by \(roots) (sslrootcert)"
+            default:
+                return "the TLS handshake failed (\(ssl))"
+            }
+        }
+        if let ssl = cause as? NIOSSLExtraError { return "the TLS handshake failed (\(ssl))" }
         return cause.map { String(describing: $0) } ?? "unknown reason"
     }
 }

@@ -40,6 +40,11 @@ enum PostgresDatabase {
         RecordStore(backend: try open(url, mode: mode))
     }
 
+    /// The record store at `url` with its access tokens (for `ozgtrack serve` and `ozgtrack token`).
+    static func storeWithTokens(_ url: String) throws -> any TrackingStore & TokenStore {
+        PostgresTrackingStore(backend: try open(url, mode: .write))
+    }
+
     /// Opens the backend at `url`.
     static func open(_ url: String, mode: PostgresBackend.Mode) throws -> PostgresBackend {
         try PostgresBackend(configuration: try configuration(url), mode: mode)

@@ -22,16 +22,11 @@ struct StoreOptions: ParsableArguments {
         return try SQLiteStore(path: resolvedPath, mode: .write)
     }
 
-    /// Opens the store for the service and its access tokens, which are kept beside the records. Only the SQLite
-    /// store keeps tokens so far: a PostgreSQL URL is refused with a message saying so (exit 2).
+    /// Opens the store for the service and its access tokens, which are kept beside the records (in the SQLite
+    /// file, or in the PostgreSQL store's schema, shared by every instance of the service on that database).
     func openWithTokens() throws -> any TrackingStore & TokenStore {
-        let opened = try openForWriting()
-        guard let store = opened as? any TrackingStore & TokenStore else {
-            throw StoreError(
-                "access tokens (ozgtrack serve, ozgtrack token) are kept in a SQLite database for now: "
-                    + "a PostgreSQL store does not hold them yet; name a database file with --db")
-        }
-        return store
+        if PostgresDatabase.isURL(resolvedPath) { return try PostgresDatabase.storeWithTokens(resolvedPath) }
+        return try SQLiteStore(path: resolvedPath, mode: .write)
     }
 
     /// Opens the store for reading. With no database at the default path, an empty one stands in (with a

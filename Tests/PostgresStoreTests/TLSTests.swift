@@ -1,0 +1,136 @@
+import Foundation
+import OZGCore
+import Testing
+
+@testable import PostgresStore
+
+/// TLS against a real server: each test starts a throwaway cluster with `ssl=on` (`scripts/pg-cluster.sh start
+/// --tls`: a certificate for `localhost` only, signed by a CA made with openssl for the cluster) and stops it
+/// afterwards; the plain test server stands for a server without TLS.
+@Suite(.enabled(if: TestServer.enabled, "OZGTRACK_QUICK=1 without a PostgreSQL server"), .serialized)
+final class TLSTests {
+    let cluster: TLSCluster
+
+    init() throws { cluster = try TLSCluster() }
+
+    /// Whether the session's connection is encrypted, as the server sees it.
+    static func encrypted(_ configuration: PostgresConfiguration) throws -> Bool {
+        let bridge = Bridge()
+        defer { bridge.shutdown() }
+        let session = try Session.connect(configuration, bridge: bridge)
+        defer { session.close() }
+        let rows = try session.rows("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()") { row in
+            Cell.text(row.makeRandomAccess()[0])
+        }
+        return rows == ["true"]
+    }
+
+    @Test("sslmode=require connects over TLS")
+    func requireConnectsOverTLS() throws {
+        #expect(try Self.encrypted(try cluster.configuration("sslmode=require")))
+    }
+
+    @Test("sslmode=verify-full with the CA (sslrootcert) and the certificate's host name connects, and the store works")
+    func verifyFullWithTheCAConnects() throws {
+        let configuration = try cluster.configuration("sslmode=verify-full&host=localhost&sslrootcert=\(cluster.caFile)")
+        #expect(try Self.encrypted(configuration))
+        let store = RecordStore(backend: try PostgresBackend(configuration: configuration, mode: .create))
+        try store.write(BatchInfo(actor: "test", source: "tls", command: "set")) { writer in
+            _ = try writer.put(PostgresBackendTests.key, RecordValues(status: .online))
+        }
+        #expect(try store.read { try $0.current(PostgresBackendTests.key, asOf: nil)?.values.status } == .online)
+    }
+
+    @Test("PGSSLMODE and PGSSLROOTCERT stand in for the URL's sslmode and sslrootcert")
+    func environmentSelectsVerifyFull() throws {
+        let url = cluster.url + "?host=localhost"
+        let configuration = try PostgresConfiguration.resolve(
+            url: url, environment: ["PGSSLMODE": "verify-full", "PGSSLROOTCERT": cluster.caFile])
+        #expect(configuration.sslMode == .verifyFull)
+        #expect(try Self.encrypted(configuration))
+    }
+
+    @Test("sslmode=verify-full refuses a certificate that does not name the host, saying so, without the password")
+    func verifyFullRefusesAWrongHostName() throws {
+        let configuration = try cluster.configuration("sslmode=verify-full&sslrootcert=\(cluster.caFile)")
+        let message = try Self.failure(configuration)
+        #expect(message.contains("certificate is not valid for the host name '127.0.0.1'"), "\(message)")
+        #expect(!message.contains(try #require(configuration.password)))
+    }
+
+    @Test("sslmode=verify-full refuses a certificate of a CA it does not trust, saying so, without the password")
+    func verifyFullRefusesAnUntrustedCA() throws {
+        let configuration = try cluster.configuration("sslmode=verify-full&host=localhost")
+        let message = try Self.failure(configuration)
+        #expect(message.contains("the TLS handshake failed"), "\(message)")
+        #expect(message.contains("signed by the system's trusted CAs"), "\(message)")
+        #expect(!message.contains(try #require(configuration.password)))
+    }
+
+    /// The message of the failed connection.
+    static func failure(_ configuration: PostgresConfiguration) throws -> String {
+        do {
+            _ = try PostgresBackend(configuration: configuration, mode: .create)
+        } catch {
+            return error.message
+        }
+        Issue.record("the connection was expected to fail")
+        return ""
+    }
+}
+
+/// A server without TLS.
+@Suite(.enabled(if: TestServer.enabled, "OZGTRACK_QUICK=1 without a PostgreSQL server"))
+struct PlainServerTLSTests {
+    @Test("sslmode=require against a server without TLS fails clearly, without the password")
+    func requireAgainstAPlainServerFails() throws {
+        let base = try TestServer.requireURL()
+        let configuration = try PostgresConfiguration.resolve(url: base + (base.contains("?") ? "&" : "?") + "sslmode=require")
+        let message = try TLSTests.failure(configuration)
+        #expect(message.contains("the server does not offer TLS, which sslmode=require asks for"), "\(message)")
+        #expect(!message.contains(try #require(configuration.password)))
+    }
+
+    @Test("sslmode=prefer against a server without TLS connects in plain text")
+    func preferFallsBackToPlainText() throws {
+        #expect(try !TLSTests.encrypted(try TestServer.configuration(schema: "ozgtrack")))
+    }
+}
+
+/// A throwaway cluster with TLS (`scripts/pg-cluster.sh start --tls`), stopped and deleted at the end.
+final class TLSCluster {
+    let directory: String
+    let url: String
+    var caFile: String { directory + "/tls/ca.crt" }
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/pg-cluster.sh").path
+
+    init() throws {
+        directory = try Self.run(["start", "--tls"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        url = try Self.run(["url", directory]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit { _ = try? Self.run(["stop", directory]) }
+
+    /// The cluster's URL with `query` added.
+    func configuration(_ query: String) throws -> PostgresConfiguration {
+        try PostgresConfiguration.resolve(url: url + "?" + query)
+    }
+
+    /// Runs the script and returns its stdout; spawned with `posix_spawn` and awaited with `waitpid`, since the
+    /// server it starts outlives it (`Process.waitUntilExit` was seen to hang on that).
+    static func run(_ arguments: [String]) throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("pg-cluster-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let argv = ["/bin/sh", "-c", "exec \"$0\" \"$@\" > '\(output)' 2>/dev/null", script] + arguments
+        var pid: pid_t = 0
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, cArguments, environ)
+        guard spawned == 0 else { throw StoreError("pg-cluster.sh could not be started: \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0 else { throw StoreError("pg-cluster.sh \(arguments.joined(separator: " ")) failed (wait status \(status))") }
+        return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    }
+}
