@@ -43,6 +43,7 @@ extension XLSXReportWriter {
         // Rows the status filter leaves out come too: they count in the units' figures, but are not listed.
         rows.includesUnlisted = report.query.statuses != nil
         regionList = rows.regionList
+        let regions = regionList
         let serviceList = rows.serviceList
         unitCounts = [ServiceCounts?](repeating: nil, count: regionList.count)
 
@@ -84,8 +85,8 @@ extension XLSXReportWriter {
             }
             row += 1
             let linked = try encoder.row(
-                view, region: regionList[view.region], service: serviceList[view.service], provenance: provenance,
-                excelRow: row + 1, links: links, out: &out)
+                view, regions: regions, services: serviceList, provenance: provenance, excelRow: row + 1, links: links,
+                out: &out)
             if !linked { unlinked += 1 }
             try out.flushIfFull()
         }
@@ -229,6 +230,8 @@ struct DataRowEncoder {
     private var names: [Int32]
     private var serviceIDs: [Int32]
     private var serviceNames: [Int32]
+    private var regionLevels: [Int32]
+    private var themenfelder: [Int]
     private var levels: [Int32] = []
     private var statusCodes: [Int32] = []
     private var statusGerman: [Int32] = []
@@ -245,6 +248,8 @@ struct DataRowEncoder {
         names = keys
         serviceIDs = [Int32](repeating: -1, count: services)
         serviceNames = serviceIDs
+        regionLevels = keys
+        themenfelder = [Int](repeating: 0, count: services)
         self.date = Array(" s=\"\(date)\"".utf8)
         self.dateTime = Array(" s=\"\(dateTime)\"".utf8)
         self.link = Array(" s=\"\(link)\"".utf8)
@@ -304,55 +309,71 @@ struct DataRowEncoder {
     /// A cell reference such as `N12`.
     static func reference(column: Int, row: Int) -> [UInt8] { [columnLetters[column]] + Array(String(row).utf8) }
 
-    /// Writes one row. Returns `false` when the row's URL was written as text for lack of room for links.
+    /// The column a cell without a reference would be in, and the row being written (1-based, as in `N12`).
+    private var next = 0
+    private var excelRow = 0
+
+    @inline(__always)
+    private mutating func open(_ column: Int, _ out: inout ByteWriter) {
+        if column == next {
+            out.append("<c")
+        } else {
+            out.append("<c r=\"")
+            out.append(ascii: Self.columnLetters[column])
+            out.appendDecimal(excelRow)
+            out.append(ascii: UInt8(ascii: "\""))
+        }
+        next = column + 1
+    }
+
+    @inline(__always)
+    private mutating func shared(_ column: Int, _ index: Int32, _ out: inout ByteWriter) {
+        open(column, &out)
+        strings.appendCell(index, to: &out)
+    }
+
+    @inline(__always)
+    private mutating func integer(_ column: Int, _ value: Int, style: [UInt8]?, _ out: inout ByteWriter) {
+        open(column, &out)
+        if let style { style.withUnsafeBufferPointer { out.append($0) } }
+        out.append("><v>")
+        out.appendDecimal(value)
+        out.append("</v></c>")
+    }
+
+    @inline(__always)
+    private mutating func boolean(_ column: Int, _ value: Bool, _ out: inout ByteWriter) {
+        open(column, &out)
+        out.append(value ? " t=\"b\"><v>1</v></c>" : " t=\"b\"><v>0</v></c>")
+    }
+
+    /// An inline string cell, escaped straight into `out` (no copy of the text on the common path).
+    private mutating func inline(_ column: Int, _ text: String, style: [UInt8]?, _ out: inout ByteWriter) throws(XLSXError) {
+        guard !text.isEmpty else { return }
+        let utf8 = text.utf8
+        if utf8.count > Self.maximumTextLength && text.unicodeScalars.count > Self.maximumTextLength {
+            _ = try Self.escaped(text)  // throws the error
+        }
+        let content = utf8.contains(UInt8(ascii: "_")) ? XLSXSheet.cellText(text) : text
+        let first = content.utf8.first ?? 0
+        let last = content.utf8.last ?? 0
+        let preserve = first == 0x20 || first == 0x09 || first == 0x0A || last == 0x20 || last == 0x09 || last == 0x0A
+        open(column, &out)
+        if let style { style.withUnsafeBufferPointer { out.append($0) } }
+        out.append(preserve ? " t=\"inlineStr\"><is><t xml:space=\"preserve\">" : " t=\"inlineStr\"><is><t>")
+        Self.appendEscaped(content, to: &out)
+        out.append("</t></is></c>")
+    }
+
+    /// Writes one row. Returns `false` when the row's URL was written as text (for lack of room for links, or
+    /// because it is not an http(s) URL Excel takes).
     mutating func row(
-        _ view: RowView, region: Region, service: OZGService, provenance: Bool, excelRow: Int, links: DataSheetLinks,
+        _ view: RowView, regions: [Region], services: [OZGService], provenance: Bool, excelRow: Int, links: DataSheetLinks,
         out: inout ByteWriter
     ) throws -> Bool {
-        var next = 0  // the column a cell without a reference would be in
-        @inline(__always) func open(_ column: Int, _ out: inout ByteWriter) {
-            if column == next {
-                out.append("<c")
-            } else {
-                out.append("<c r=\"")
-                out.append(ascii: Self.columnLetters[column])
-                out.appendDecimal(excelRow)
-                out.append(ascii: UInt8(ascii: "\""))
-            }
-            next = column + 1
-        }
-        func shared(_ column: Int, _ index: Int32, _ out: inout ByteWriter) {
-            open(column, &out)
-            strings.appendCell(index, to: &out)
-        }
-        func integer(_ column: Int, _ value: Int, style: [UInt8]?, _ out: inout ByteWriter) {
-            open(column, &out)
-            if let style { style.withUnsafeBufferPointer { out.append($0) } }
-            out.append("><v>")
-            out.appendDecimal(value)
-            out.append("</v></c>")
-        }
-        func boolean(_ column: Int, _ value: Bool, _ out: inout ByteWriter) {
-            open(column, &out)
-            out.append(value ? " t=\"b\"><v>1</v></c>" : " t=\"b\"><v>0</v></c>")
-        }
-        func inline(_ column: Int, _ text: String, style: [UInt8]?, _ out: inout ByteWriter) throws {
-            guard !text.isEmpty else { return }
-            let escaped = try Self.escaped(text)
-            open(column, &out)
-            if let style { style.withUnsafeBufferPointer { out.append($0) } }
-            out.append(escaped.preserve ? " t=\"inlineStr\"><is><t xml:space=\"preserve\">" : " t=\"inlineStr\"><is><t>")
-            out.append(escaped.bytes)
-            out.append("</t></is></c>")
-        }
-
+        next = 0
+        self.excelRow = excelRow
         out.append("<row>")
-        if keys[view.region] < 0 {
-            keys[view.region] = try strings.add(region.key.description)
-            names[view.region] = try strings.add(region.name)
-        }
-        shared(0, keys[view.region], &out)
-        shared(1, names[view.region], &out)
         if levels.isEmpty {
             for level in RegionLevel.allCases { levels.append(try strings.add(level.rawValue)) }
             for status in Status.allCases.sorted(by: { $0.code < $1.code }) {
@@ -362,15 +383,27 @@ struct DataRowEncoder {
             untracked = try strings.add("untracked")
             untrackedGerman = try strings.add("nicht erfasst")
         }
-        shared(2, levels[RegionLevel.allCases.firstIndex(of: region.level) ?? 0], &out)
-        boolean(3, view.isReportingUnit, &out)
-        if serviceIDs[view.service] < 0 {
-            serviceIDs[view.service] = try strings.add(service.id.description)
-            serviceNames[view.service] = try strings.add(service.name)
+        let regionIndex = view.region
+        if keys[regionIndex] < 0 {
+            let region = regions[regionIndex]
+            keys[regionIndex] = try strings.add(region.key.description)
+            names[regionIndex] = try strings.add(region.name)
+            regionLevels[regionIndex] = levels[RegionLevel.allCases.firstIndex(of: region.level) ?? 0]
         }
-        shared(4, serviceIDs[view.service], &out)
-        shared(5, serviceNames[view.service], &out)
-        integer(6, service.themenfeld, style: nil, &out)
+        shared(0, keys[regionIndex], &out)
+        shared(1, names[regionIndex], &out)
+        shared(2, regionLevels[regionIndex], &out)
+        boolean(3, view.isReportingUnit, &out)
+        let serviceIndex = view.service
+        if serviceIDs[serviceIndex] < 0 {
+            let service = services[serviceIndex]
+            serviceIDs[serviceIndex] = try strings.add(service.id.description)
+            serviceNames[serviceIndex] = try strings.add(service.name)
+            themenfelder[serviceIndex] = service.themenfeld
+        }
+        shared(4, serviceIDs[serviceIndex], &out)
+        shared(5, serviceNames[serviceIndex], &out)
+        integer(6, themenfelder[serviceIndex], style: nil, &out)
         var linked = true
         if let values = view.values {
             shared(7, statusCodes[values.status.code], &out)
@@ -381,14 +414,12 @@ struct DataRowEncoder {
             if let since = values.onlineSince { integer(12, Int(ExcelDate.serial(since)), style: date, &out) }
             if let url = values.url {
                 var isLink = false
-                if url.utf8.count <= XLSXSheet.maximumURLLength, url.hasPrefix("https://") || url.hasPrefix("http://") {
-                    if links.hasRoom {
-                        if let target = url.withCString({ lxw_escape_url_characters($0, 0) }) {
-                            defer { free(target) }
-                            try links.add(reference: Self.reference(column: 13, row: excelRow), target: target)
-                            isLink = true
-                        }
-                    }
+                if links.hasRoom, url.utf8.count <= XLSXSheet.maximumURLLength, url.hasPrefix("https://") || url.hasPrefix("http://"),
+                    let target = url.withCString({ lxw_escape_url_characters($0, 0) })
+                {
+                    defer { free(target) }
+                    try links.add(reference: Self.reference(column: 13, row: excelRow), target: target)
+                    isLink = true
                 }
                 try inline(13, url, style: isLink ? link : nil, &out)
                 linked = isLink
