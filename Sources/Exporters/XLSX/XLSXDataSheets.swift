@@ -101,9 +101,9 @@ extension XLSXReportWriter {
 }
 
 /// The shared-string table of the Daten sheets: the texts that repeat on many rows (a region's key and name, a
-/// service's ID and name, the status) are stored once and referenced by number, which makes a row's XML less
-/// than half as long as with inline strings (less to format, less to compress). Texts that rarely repeat (URLs,
-/// notes) stay inline.
+/// service's ID and name, the status) are stored once and referenced by number (less to format, less to
+/// compress: with this and without cell references a row of the Land report is about 470 bytes of XML, against
+/// about 830 from libxlsxwriter's inline strings). Texts that rarely repeat (URLs, notes) stay inline.
 struct SharedStrings {
     /// The `<si>` elements.
     private(set) var xml: [UInt8] = []
