@@ -8,7 +8,8 @@ import PackageDescription
 ///
 ///     ozgtrack (CLI) ──▶ Exporters ──▶ OZGCore ──▶ GRDB (SQLite)
 ///            │               ├──────▶ CLibXML (libxml2)
-///            │               └──────▶ CLibXLSXWriter (libxlsxwriter)
+///            │               ├──────▶ CLibXLSXWriter (libxlsxwriter)
+///            │               └──────▶ CZlib (zlib)
 ///            ├─────────────▶ PostgresStore ──▶ OZGCore, PostgresNIO
 ///            ├─────────────▶ OZGCore
 ///            └─▶ OZGService (HTTP: hummingbird) ──▶ Exporters, OZGCore
@@ -61,7 +62,7 @@ let package = Package(
         // Report writers behind one protocol; the XML unit (schema, writer, reader, validator) lives here.
         .target(
             name: "Exporters",
-            dependencies: ["OZGCore", "CLibXML", "CLibXLSXWriter"],
+            dependencies: ["OZGCore", "CLibXML", "CLibXLSXWriter", "CZlib"],
             exclude: ["embed.list", "XML/ozgtrack-report-1.xsd"],
             swiftSettings: strict,
             plugins: [.plugin(name: "EmbedData")]
@@ -77,6 +78,12 @@ let package = Package(
             name: "CLibXLSXWriter",
             pkgConfig: "xlsxwriter",
             providers: [.apt(["libxlsxwriter-dev"])]
+        ),
+        // The bridge to zlib (deflate and CRC-32 of the XLSX report's Daten sheets) and nothing else.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
         // The HTTP service (`ozgtrack serve`): adapts HTTP to the libraries' front end and nothing more.
         .target(

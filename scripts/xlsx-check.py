@@ -157,6 +157,11 @@ def check(path, csv_path):
     bad = formulas(path)
     if bad:
         problems.append(f"formulas found in {bad}")
+    with zipfile.ZipFile(path) as archive:
+        # Every entry inflates and matches its CRC (ozgtrack puts the Daten sheets into the package itself).
+        broken = archive.testzip()
+        if broken is not None:
+            problems.append(f"the ZIP entry {broken} is damaged")
 
     with open(csv_path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)

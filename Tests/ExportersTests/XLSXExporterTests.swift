@@ -137,7 +137,7 @@ struct XLSXExporterTests {
         #expect(dump.contains("31 Zeilen auf den Blättern Daten, Daten 2, Daten 3, Daten 4: ein Blatt fasst höchstens 11 Zeilen"))
     }
 
-    @Test("past the workbook's hyperlink limit URLs are written as text, and the Übersicht says how many")
+    @Test("past a Daten sheet's hyperlink limit URLs are written as text, and the Übersicht says how many")
     func linkLimit() throws {
         let fixture = try Fixture()
         let exporter = XLSXExporter(rowsPerSheet: XLSXSheet.maximumRows, linkLimit: 1)

@@ -12,14 +12,15 @@ import Foundation
 /// sheet; further rows continue on **Daten 2**, **Daten 3**, … and the Übersicht says so.
 ///
 /// Cells are typed: keys (AGS/ARS, OZG-IDs) are text, so leading zeros stay; counts are numbers; shares are
-/// numbers in percent format; dates are dates; flags are booleans; URLs are hyperlinks up to Excel's limit of
-/// 65,530 per sheet and text beyond it. Every stored value is written as a string or number cell and never as a
+/// numbers in percent format; dates are dates; flags are booleans; http(s) URLs are hyperlinks up to Excel's limit
+/// of 65,530 per sheet and text beyond it. Every stored value is written as a string or number cell and never as a
 /// formula, so a value such as `=HYPERLINK(…)` stays the text it is. Header rows are frozen and every table has an
 /// autofilter.
 ///
-/// The workbook is streamed: libxlsxwriter's constant-memory mode writes each finished row to a temporary file,
-/// so memory stays flat at national scale. libxlsxwriter writes to a file, so the workbook is assembled in a
-/// private temporary directory (in `TMPDIR`) and then copied into the sink; the directory is removed afterwards.
+/// The workbook is streamed: the Daten rows are written as SpreadsheetML and compressed on a second thread into a
+/// scratch file as they come; libxlsxwriter (in constant-memory mode) writes the other sheets, the charts and the
+/// styles into a file of its own; the package is then put together into the sink (``XLSXPackage``). Memory stays
+/// flat at national scale. Both files are in a private temporary directory (in `TMPDIR`), removed afterwards.
 public struct XLSXExporter: ReportExporter {
     public let identifier = "xlsx"
     public let description = "Excel workbook (XLSX): overview with charts, tables per Themenfeld, service and unit, trend, EfA reuse, all rows"
@@ -29,11 +30,11 @@ public struct XLSXExporter: ReportExporter {
 
     /// Rows per Daten sheet (header included): Excel's limit (lower ones in tests).
     let rowsPerSheet: Int
-    /// Hyperlinks in the whole workbook. libxlsxwriter keeps every hyperlink in memory until the workbook is
-    /// closed (measured: about 2.6 KB each, 170 MB for one sheet at Excel's limit of 65,530), so the links are
-    /// bounded by memory, not by Excel: the first 20,000 URLs are links, the rest text.
+    /// Hyperlinks per Daten sheet: Excel's limit of 65,530 (lower ones in tests); URLs beyond it are text. (With
+    /// libxlsxwriter writing the rows this was 20,000 per workbook: it kept each link in memory until the end,
+    /// about 2.6 KB each. The Daten rows are now written by ozgtrack, which keeps about 40 bytes per link.)
     let linkLimit: Int
-    static let defaultLinkLimit = 20_000
+    static let defaultLinkLimit = XLSXSheet.maximumLinks
 
     public init() { self.init(rowsPerSheet: XLSXSheet.maximumRows, linkLimit: Self.defaultLinkLimit) }
 
@@ -47,12 +48,11 @@ public struct XLSXExporter: ReportExporter {
         let path = scratch.path + "/report.xlsx"
         let writer = try XLSXReportWriter(
             report: report, path: path, scratch: scratch.path, rowsPerSheet: rowsPerSheet, linkLimit: linkLimit)
-        try writer.write()
-        try scratch.copy(path, to: sink)
+        try writer.write(to: sink)
     }
 }
 
-/// A private directory for libxlsxwriter's files (0700, in `TMPDIR`), removed with everything in it when the value
+/// A private directory for the scratch files (0700, in `TMPDIR`), removed with everything in it when the value
 /// goes away.
 final class ScratchDirectory {
     let path: String
@@ -68,21 +68,4 @@ final class ScratchDirectory {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// Copies the file at `file` into `sink`.
-    func copy(_ file: String, to sink: any OutputSink) throws {
-        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw XLSXError.output("cannot read back \(file): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw XLSXError.output("cannot read back \(file): \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { return }
-            try buffer.withUnsafeBytes { try sink.write(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-        }
-    }
 }

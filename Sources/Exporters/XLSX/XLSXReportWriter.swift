@@ -2,8 +2,10 @@ internal import CLibXLSXWriter
 import Foundation
 import OZGCore
 
-/// Writes one report into an ``XLSXWorkbook``: the rows in one pass into the Daten sheets, then — with the
-/// aggregates the pass accumulated — the summary sheets.
+/// Writes one report as an XLSX workbook: the rows in one pass into the Daten sheets (ozgtrack's own
+/// SpreadsheetML, compressed on a second thread: ``DataRowEncoder``, ``DeflatingSink``), then — with the aggregates
+/// the pass accumulated — the summary sheets through libxlsxwriter (``XLSXWorkbook``), and finally the package
+/// (``XLSXPackage``): libxlsxwriter's parts with the Daten sheets' rows put in.
 ///
 /// The sheets are added in the order they are shown (Übersicht first), but written in the order the data
 /// arrives: libxlsxwriter's constant-memory mode requires each sheet to be written top to bottom and lets sheets be
@@ -26,6 +28,14 @@ final class XLSXReportWriter {
     /// Figures per reporting unit, by position in the pass's region list (filled during the pass).
     var unitCounts: [ServiceCounts?] = []
     var regionList: [Region] = []
+    /// The Daten sheets' part numbers, compressed rows, hyperlinks and shared strings (filled during the pass).
+    var dataParts: [Int] = []
+    var dataBodies: [DeflatingSink.Part] = []
+    var compressed: ScratchFile?
+    var links: DataSheetLinks?
+    var sharedStrings = SharedStrings()
+    /// The private directory for scratch files.
+    let scratch: String
 
     /// Rows per Daten sheet (header included) and hyperlinks in the workbook.
     let rowsPerSheet: Int
@@ -35,11 +45,11 @@ final class XLSXReportWriter {
         self.report = report
         self.rowsPerSheet = rowsPerSheet
         self.linkLimit = linkLimit
+        self.scratch = scratch
         let header = report.header
-        // ZIP64 only when a sheet's XML could pass 4 GB (more rows than one sheet holds); smaller workbooks keep
-        // the plain format every reader knows.
-        let possibleRows = header.units * header.services
-        workbook = try XLSXWorkbook(path: path, scratch: scratch, zip64: possibleRows >= XLSXSheet.maximumRows - 1)
+        // libxlsxwriter's package holds only the small sheets (the Daten sheets' rows are put in afterwards by
+        // XLSXPackage, which writes ZIP64 records where needed): no ZIP64 here.
+        workbook = try XLSXWorkbook(path: path, scratch: scratch, zip64: false)
         formats = try XLSXFormats(workbook)
         overview = try workbook.addSheet(XLSXReportWriter.overviewName)
         themenfelder = try workbook.addSheet("Themenfelder")
@@ -56,7 +66,8 @@ final class XLSXReportWriter {
     static let overviewName = "Übersicht"
     static let dataName = "Daten"
 
-    func write() throws {
+    /// Writes the workbook into `sink`.
+    func write(to sink: any OutputSink) throws {
         let header = report.header
         workbook.setProperties(
             title: "OZG-Umsetzungsstand: \(header.scope.name)", subject: "OZG-Umsetzungsbericht",
@@ -70,6 +81,11 @@ final class XLSXReportWriter {
         try writeReuse(summary)
         try writeOverview(summary)
         try workbook.close()
+        guard let compressed, let links else { return }
+        try XLSXPackage.write(
+            libxlsxwriterFile: workbook.path, dataParts: dataParts, bodies: dataBodies, compressed: compressed, links: links,
+            strings: sharedStrings, dataRows: dataSheets.map(\.rows),
+            columns: Self.dataColumns(provenance: report.query.provenance).count, to: sink)
     }
 }
 
@@ -87,6 +103,10 @@ struct XLSXFormats {
     let dateTime: UnsafeMutablePointer<lxw_format>
     let link: UnsafeMutablePointer<lxw_format>
     let text: UnsafeMutablePointer<lxw_format>
+    /// The style numbers (`s="N"`) of dates, date-times and links in cells ozgtrack writes itself (the Daten rows).
+    let dateStyle: Int
+    let dateTimeStyle: Int
+    let linkStyle: Int
 
     init(_ workbook: XLSXWorkbook) throws(XLSXError) {
         header = try workbook.format {
@@ -122,6 +142,10 @@ struct XLSXFormats {
             format_set_font_color($0, 0x0563C1)
         }
         text = try workbook.format { format_set_num_format($0, "@") }
+        // Registers the formats with the workbook's styles, as writing a cell with them would.
+        dateStyle = Int(lxw_format_get_xf_index(date))
+        dateTimeStyle = Int(lxw_format_get_xf_index(dateTime))
+        linkStyle = Int(lxw_format_get_xf_index(link))
     }
 }
 

@@ -261,8 +261,8 @@ extension XLSXReportWriter {
             "URLs",
             unlinked.isEmpty
                 ? "als Hyperlinks"
-                : "als Hyperlinks, die ersten \(Self.german(linkLimit)) (jeder Link belegt beim Schreiben Speicher; Excel fasst "
-                    + "höchstens 65.530 je Blatt, je Link 2.079 Zeichen); als Text: "
+                : "als Hyperlinks, bis zu \(Self.german(linkLimit)) je Blatt (Excel fasst höchstens 65.530 je Blatt, je Link "
+                    + "2.079 Zeichen; nur http- und https-Adressen); als Text: "
                     + unlinked.map { "\($0.unlinked) auf \($0.name)" }.joined(separator: ", "))
         try fact("Zeiten", "Datumsangaben als Datum, Änderungszeitpunkte in UTC")
         row += 1

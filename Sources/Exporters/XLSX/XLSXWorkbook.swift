@@ -14,6 +14,8 @@ final class XLSXWorkbook {
     /// The file libxlsxwriter writes at ``close()``.
     let path: String
     private var closed = false
+    /// Worksheets added so far; libxlsxwriter writes the n-th as the part `xl/worksheets/sheet<n>.xml`.
+    private(set) var sheetCount = 0
 
     /// Starts a workbook that will be written to `path`; libxlsxwriter's own temporary files go to `scratch`.
     /// - Parameter zip64: ZIP64 extensions, needed when one sheet's XML may exceed 4 GB (very large reports).
@@ -42,7 +44,8 @@ final class XLSXWorkbook {
         guard let sheet = name.withCString({ workbook_add_worksheet(workbook, $0) }) else {
             throw XLSXError.cannotCreate(reason: "libxlsxwriter refused the worksheet name \(name.quotedForMessage)")
         }
-        return XLSXSheet(pointer: sheet, name: name)
+        sheetCount += 1
+        return XLSXSheet(pointer: sheet, name: name, part: sheetCount)
     }
 
     /// A cell format.
@@ -90,6 +93,8 @@ final class XLSXWorkbook {
 struct XLSXSheet {
     let pointer: UnsafeMutablePointer<lxw_worksheet>
     let name: String
+    /// The number of its part in the package (`xl/worksheets/sheet<part>.xml`).
+    let part: Int
 
     /// Excel's limits: rows per sheet, hyperlinks per sheet, characters per cell, characters per URL.
     static let maximumRows = Int(LXW_ROW_MAX)
