@@ -106,10 +106,26 @@ def measure(figure, runs, command, prepare=None, allowed=(0,), stdout=None):
 
 def fresh_database(path):
     def prepare():
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".filled"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         subprocess.run([str(BINARY), "init", "--db", str(path)], check=True, stdout=subprocess.DEVNULL)
     return prepare
+
+
+def database_name(args, name):
+    """`national.sqlite` / `history.sqlite` / `anchor.sqlite`, or `land-…` with --quick: a Land-only run never
+    overwrites the national databases that a later --reports-only run reuses."""
+    return f"land-{name}" if args.quick else name
+
+
+def filled_with(db, source):
+    """Whether `db` was filled completely from `source` (the marker is written after the last import)."""
+    marker = Path(str(db) + ".filled")
+    return db.exists() and marker.exists() and marker.read_text() == str(source)
+
+
+def mark_filled(db, source):
+    Path(str(db) + ".filled").write_text(str(source))
 
 
 def main():
@@ -167,13 +183,13 @@ def main():
     if args.postgres_only:
         if not args.postgres:
             parser.error("--postgres-only needs --postgres")
-        figures += sqlite_small_commands(runs, work / "national.sqlite", source_csv)
+        figures += sqlite_small_commands(runs, work / database_name(args, "national.sqlite"), source_csv)
         figures += measure_postgres(args, runs, source_csv, out, steps_of(data), figures, wanted)
         write_table(args, work, rows, runs, figures)
         return
 
     # Anchors.
-    anchor_db = work / "anchor.sqlite"
+    anchor_db = work / database_name(args, "anchor.sqlite")
     create = ("CREATE TABLE status(region TEXT, ozg_id TEXT, status TEXT, maturity TEXT, maturity_model TEXT, "
               "planned TEXT, online_since TEXT, url TEXT, solution TEXT, note TEXT);")
     ingest = measure(
@@ -186,20 +202,22 @@ def main():
     figures += [ingest, export]
 
     # Import into an empty database.
-    db = work / "national.sqlite"
+    db = work / database_name(args, "national.sqlite")
     if not args.reports_only:
         figures.append(measure(
             Figure("import (empty database)", ingest, 1.5, 200), runs,
             [str(BINARY), "import", str(source_csv), "--db", str(db), "--actor", "bench"], prepare=fresh_database(db)))
-    elif not db.exists() or args.quick:
+        mark_filled(db, source_csv)
+    elif not filled_with(db, source_csv):
         fresh_database(db)()
         subprocess.run([str(BINARY), "import", str(source_csv), "--db", str(db), "--actor", "bench"], check=True,
                        stdout=subprocess.DEVNULL)
+        mark_filled(db, source_csv)
 
     # A database with history: the same state, then 8 steps of changes over two years.
-    history_db = work / "history.sqlite"
+    history_db = work / database_name(args, "history.sqlite")
     steps = steps_of(data)
-    if not history_db.exists() or args.quick:
+    if not filled_with(history_db, source_csv):
         fresh_database(history_db)()
         subprocess.run([str(BINARY), "import", str(source_csv), "--db", str(history_db), "--actor", "bench",
                         "--recorded-at", "2024-01-01"], check=True, stdout=subprocess.DEVNULL)
@@ -213,6 +231,7 @@ def main():
                 step = filtered
             subprocess.run([str(BINARY), "import", str(step), "--db", str(history_db), "--actor", "bench",
                             "--recorded-at", day], check=True, stdout=subprocess.DEVNULL)
+        mark_filled(history_db, source_csv)
     middle = steps[len(steps) // 2][1]
 
     if not args.reports_only:
@@ -299,10 +318,11 @@ def steps_of(data):
 def sqlite_small_commands(runs, db, source_csv):
     """`set` and `status` on the national SQLite database (made first if missing): what the PostgreSQL figures
     are compared with."""
-    if not db.exists():
+    if not filled_with(db, source_csv):
         fresh_database(db)()
         subprocess.run([str(BINARY), "import", str(source_csv), "--db", str(db), "--actor", "bench"], check=True,
                        stdout=subprocess.DEVNULL)
+        mark_filled(db, source_csv)
     set_figure = measure(
         Figure("set (national database, a real change)"), runs,
         lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
@@ -408,7 +428,7 @@ def measure_collection(args, work, national_csv, runs):
     empty database in one command, against the CSV import of the same rows in the same run. The dump of the
     database the reports filled must equal the dump of the one the CSV filled."""
     figures = []
-    # The reports' source: the national CSV in a database of its own (national.sqlite holds one Land after --quick).
+    # The reports' source: the national CSV in a database of its own.
     db = work / "collection" / "source.sqlite"
     if not db.exists() or db.stat().st_mtime < national_csv.stat().st_mtime:
         db.parent.mkdir(parents=True, exist_ok=True)
