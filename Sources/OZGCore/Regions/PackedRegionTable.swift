@@ -91,14 +91,14 @@ struct PackedRegionTable: @unchecked Sendable {
     /// build defect, not input.
     private func decodeLine(at start: Int) -> (region: Region, next: Int) {
         let (fields, next) = PackedReader.fields(bytes, at: start)
-        guard fields.count == 11, let level = RegionLevel(rawValue: String(fields[1])), let population = Int(fields[7]),
+        guard fields.count == 11, let level = RegionLevel(rawValue: fields[1]), let population = Int(fields[7]),
             let area = Int(fields[8])
         else {
             preconditionFailure("the built-in packed territory is damaged at byte \(start): rebuild after scripts/pack-catalogue.sh")
         }
-        func key(_ field: Substring) -> RegionKey? { field.isEmpty ? nil : RegionKey(canonical: String(field)) }
+        func key(_ field: String) -> RegionKey? { field.isEmpty ? nil : RegionKey(canonical: field) }
         let region = Region(
-            key: RegionKey(canonical: String(fields[0])), level: level, textCode: Int(fields[2]), name: PackedReader.text(fields[3]),
+            key: RegionKey(canonical: fields[0]), level: level, textCode: Int(fields[2]), name: fields[3],
             seat: PackedReader.optional(fields[4]), parent: key(fields[5]), verband: key(fields[6]), population: population,
             areaHectares: area, postcode: PackedReader.optional(fields[9]), ars: PackedReader.optional(fields[10]))
         return (region, next)
