@@ -24,7 +24,7 @@ struct PackedCatalogueTests {
     func packedFilesAreCurrent() throws {
         let folder = packageRoot.appendingPathComponent(PackedCatalogue.folder)
         let files = try PackedCatalogue.files(of: plain)
-        #expect(files.map(\.name) == ["ozg.packed", "regions-GV100AD_301121.ASC.packed", "regions-GV100AD_30112025.txt.packed"])
+        #expect(files.map(\.name) == ["ozg.packed", "regions-GV100AD_30112025.txt.packed", "regions-GV100AD_301121.ASC.packed"])
         for file in files {
             let committed = try String(contentsOf: folder.appendingPathComponent(file.name), encoding: .utf8)
             #expect(committed == file.text, "\(file.name) is stale: run scripts/pack-catalogue.sh")
