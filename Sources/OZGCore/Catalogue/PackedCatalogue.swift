@@ -1,11 +1,12 @@
 import Foundation
 
-/// The built-in catalogue in a packed form that starts in microseconds, generated from the plain files of
+/// The built-in catalogue in a packed form that needs no parsing at start, generated from the plain files of
 /// `catalogue/` (which stay the source of truth) and compiled into the library next to them.
 ///
 /// Why: every command used to read the built-in catalogue from its plain files (CSV, the fixed-width GV100AD)
-/// into objects before doing anything: 42 ms of CPU time of `ozgtrack catalogue stats` against 10 ms for
-/// `ozgtrack --version` (release build, `perf stat -r 10`), even for `set`, which needs two key look-ups. The
+/// into objects before doing anything: 51 ms of CPU time of `ozgtrack catalogue stats` against 14 ms for
+/// `ozgtrack --version` (release build, `perf stat -r 10`; 19 ms with this form), even for `set`, which needs
+/// two key look-ups. The
 /// packed form needs no parsing or checking at run time: the service catalogue is decoded from it in one pass,
 /// and the territory is not decoded at all until a command asks for every unit — a single unit is found by a
 /// binary search over the packed lines (see ``RegionRegistry``).
