@@ -47,7 +47,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
-            exclude: ["embed.list"],
+            exclude: ["embed.list", "Catalogue/Packed"],
             swiftSettings: strict,
             plugins: [.plugin(name: "EmbedData")]
         ),

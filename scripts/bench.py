@@ -4,6 +4,7 @@
 Usage:
     scripts/bench.py [--runs N] [--work DIR] [--skip-build] [--quick] [--output FILE]
                      [--postgres [--postgres-url URL] [--postgres-only [--postgres-history]]]
+    scripts/bench.py --startup [--startup-runs N] [--work DIR] [--skip-build]
 
 What it does (release build, on this machine):
   1. builds `ozgtrack` in release mode (unless --skip-build);
@@ -28,6 +29,13 @@ Baden-Wuerttemberg (1,101; with --quick the only scope) and of the country (10,7
 `ozgtrack report --scope AGS --format xml` (not timed; cached in WORK/collection/), imported into an empty
 database in one command (`ozgtrack import *.xml`), and timed against the CSV import of the same rows in the same
 run; the dump of the database the reports filled must equal the dump of the one the CSV filled.
+
+CLI start-up (also part of the default run, after the rest; --startup measures only it): `catalogue stats`,
+`regions show`, `status` of one Gemeinde and `set` (one Gemeinde, one OZG-ID) next to three anchors measured in the
+same run, interleaved: a "hello world" built with `swiftc -O` from scripts/bench/hello.swift (no Foundation) and
+scripts/bench/hello-foundation.swift, and `sqlite3 DB "select 1"`. Each command runs --startup-runs times (30); the
+figure is the median wall time (start to exit, measured by this script around each process) and the peak resident
+memory of one more run under /usr/bin/time -v. The database is WORK/national.sqlite if there is one, else a small one made for the purpose.
 
 --postgres adds the PostgreSQL backend side by side, in the same run and on the same data: a throwaway cluster
 (scripts/pg-cluster.sh; or an existing server with --postgres-url, whose role may create schemas), the server's own
@@ -148,6 +156,8 @@ def main():
                              "--postgres-history)")
     parser.add_argument("--postgres-history", action="store_true",
                         help="with --postgres-only: also the history store (9 national imports) with diff and --as-of")
+    parser.add_argument("--startup", action="store_true", help="measure only the CLI start-up (see above)")
+    parser.add_argument("--startup-runs", type=int, default=30, help="runs per start-up figure (default 30)")
     args = parser.parse_args()
     wanted = args.formats.split(",") if args.formats else None
     work = Path(args.work)
@@ -158,6 +168,9 @@ def main():
 
     if not args.skip_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "ozgtrack"], cwd=ROOT, check=True)
+    if args.startup:
+        measure_startup(args, work)
+        return
     if not (data / "national.csv").exists():
         print("generating the national dataset …", file=sys.stderr)
         subprocess.run([str(BINARY), "bench-data", "--output", str(data), "--history", "8"], check=True)
@@ -307,6 +320,8 @@ def main():
 
     if args.postgres:
         figures += measure_postgres(args, runs, source_csv, out, steps, figures, wanted)
+    if not args.reports_only:
+        measure_startup(args, work)
     write_table(args, work, rows, runs, figures)
 
 
@@ -588,5 +603,76 @@ def concurrent_writers(db, writers, sets):
     return figure
 
 
+def measure_startup(args, work):
+    """The CLI start-up table (issue 16 §3): small commands against hello-world programs and sqlite3, in one run."""
+    runs = args.startup_runs
+    folder = work / "startup"
+    folder.mkdir(parents=True, exist_ok=True)
+    anchors = []
+    for name in ("hello", "hello-foundation"):
+        source = ROOT / "scripts" / "bench" / f"{name}.swift"
+        binary = folder / name
+        if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
+            subprocess.run(["swiftc", "-O", str(source), "-o", str(binary)], check=True)
+        anchors.append(binary)
+    db = work / "national.sqlite"
+    if not db.exists():
+        db = folder / "startup.sqlite"
+        if not db.exists():
+            subprocess.run([str(BINARY), "init", "--db", str(db)], check=True, stdout=subprocess.DEVNULL)
+            for region in ("08111000", "08115001", "08115"):
+                subprocess.run([str(BINARY), "set", region, "10000", "--status", "online", "--db", str(db), "--actor", "bench"],
+                               check=True, stdout=subprocess.DEVNULL)
+    hello, hello_foundation = anchors
+    commands = [
+        ("anchor: hello world, no Foundation (swiftc -O)", [str(hello)], None),
+        ("anchor: hello world with Foundation (swiftc -O)", [str(hello_foundation)], None),
+        ('anchor: sqlite3 DB "select 1"', ["sqlite3", str(db), "select 1"], None),
+        ("ozgtrack --version", [str(BINARY), "--version"], None),
+        ("ozgtrack catalogue stats", [str(BINARY), "catalogue", "stats"], 0.020),
+        ("ozgtrack regions show 08111000", [str(BINARY), "regions", "show", "08111000"], 0.020),
+        ("ozgtrack status 08111000", [str(BINARY), "status", "08111000", "--db", str(db)], 0.020),
+        # Each run changes the record (planned, in_progress, …), so that every run writes and commits.
+        ("ozgtrack set 08111000 10000 (a real change)",
+         lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
+                         "--db", str(db), "--actor", "bench"], 0.020),
+    ]
+    walls = {name: [] for name, _, _ in commands}
+    peaks = {name: [] for name, _, _ in commands}
+    load = os.getloadavg()
+    print(f"CLI start-up: {runs} runs per command, interleaved; load average {load[0]:.2f}", file=sys.stderr)
+    # Interleaved (every command once per round), so that a burst of load falls on all figures alike.
+    for number in range(runs):
+        for name, command, _ in commands:
+            argv = command(number) if callable(command) else command
+            start = time.perf_counter()
+            status = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+            walls[name].append(time.perf_counter() - start)
+            if status != 0:
+                sys.exit(f"bench: {' '.join(argv)} exited with status {status}")
+    # Peak memory from one more run each under /usr/bin/time -v: a child forked from this Python process would
+    # report Python's own resident size as its peak (the kernel keeps the larger of before and after exec).
+    for name, command, _ in commands:
+        peaks[name].append(run_timed(command(runs) if callable(command) else command)[1])
+    floor = statistics.median(walls[commands[1][0]])
+    lines = [
+        f"CLI start-up, measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, load average "
+        f"{load[0]:.2f} at the start; median of {runs} interleaved runs; peak memory of one run; database {db.name}.",
+        "",
+        "| what | median | min | peak memory | vs hello world with Foundation | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, _, target in commands:
+        median = statistics.median(walls[name])
+        verdict = f"≤ {target * 1000:.0f} ms ({'met' if median <= target else 'MISSED'})" if target else ""
+        lines.append(f"| {name} | {median * 1000:.1f} ms | {min(walls[name]) * 1000:.1f} ms | {max(peaks[name]):.0f} MiB | "
+                     f"{median / floor:.2f} | {verdict} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    (work / "startup.md").write_text(table, encoding="utf-8")
+    print(f"written to {work / 'startup.md'}", file=sys.stderr)
+
+
 if __name__ == "__main__":
     main()
+

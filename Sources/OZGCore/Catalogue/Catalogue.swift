@@ -12,6 +12,8 @@ public struct Catalogue: Sendable {
     public let editions: [Edition]
     /// Where it was read from.
     public let source: CatalogueSource
+    /// Whether the built-in editions are read from their packed form (see ``PackedCatalogue``).
+    let usesPacked: Bool
 
     /// The catalogue built into the library.
     public static func builtIn() throws(InputError) -> Catalogue { try load(from: .builtIn) }
@@ -19,6 +21,12 @@ public struct Catalogue: Sendable {
     /// Reads the catalogue from `source`.
     /// - Throws: ``InputError`` naming the file, line and field of the first problem.
     public static func load(from source: CatalogueSource) throws(InputError) -> Catalogue {
+        try load(from: source, packed: true)
+    }
+
+    /// Reads the catalogue from `source`; the built-in one from its packed form where the library has one for
+    /// the edition, unless `packed` is false (the tests compare the two).
+    static func load(from source: CatalogueSource, packed: Bool) throws(InputError) -> Catalogue {
         let editions = try source.withBytes("editions.csv") { bytes throws(InputError) in
             try readEditions(bytes, file: source.display("editions.csv"))
         }
@@ -30,7 +38,16 @@ public struct Catalogue: Sendable {
             throw InputError(
                 file: source.display("editions.csv"), message: "no row with part 'regions': expected a territory edition")
         }
-        // Every command starts by loading the catalogue: the services and the territory are read at the same
+        if packed, source == .builtIn, let packedServices = PackedCatalogue.embedded(ozg),
+            let packedRegions = PackedCatalogue.embedded(territory)
+        {
+            // The start-up path of every command: no parsing, no threads (see PackedCatalogue).
+            let services = try PackedCatalogue.services(packedServices, edition: ozg)
+            let regions = try PackedCatalogue.regions(packedRegions, edition: territory)
+            return Catalogue(services: services, regions: regions, editions: editions, source: source, usesPacked: true)
+        }
+        // A catalogue folder (or a built-in edition without packed form): every command starts by loading the
+        // catalogue: the services and the territory are read at the same
         // time, on two cores (measured: `ozgtrack status` 20 % sooner on this 2-core machine).
         let servicesSlot = LoadSlot<ServiceCatalogue>()
         let regionsSlot = LoadSlot<RegionRegistry>()
@@ -43,7 +60,7 @@ public struct Catalogue: Sendable {
         }
         let services = try servicesSlot.get()
         let regions = try regionsSlot.get()
-        return Catalogue(services: services, regions: regions, editions: editions, source: source)
+        return Catalogue(services: services, regions: regions, editions: editions, source: source, usesPacked: false)
     }
 
     /// The result of one part of a concurrent load. `@unchecked Sendable`: each slot is written by one
@@ -64,7 +81,7 @@ public struct Catalogue: Sendable {
     public func previousTerritories() throws(InputError) -> [RegionRegistry] {
         var result: [RegionRegistry] = []
         for edition in editions where edition.part == "regions" && edition.path != regions.edition.path {
-            result.append(try Self.readTerritory(edition, from: source))
+            result.append(try Self.readTerritory(edition, from: source, packed: usesPacked))
         }
         return result.sorted { $0.date > $1.date }
     }
@@ -77,10 +94,17 @@ public struct Catalogue: Sendable {
         return nil
     }
 
-    private static func readTerritory(_ edition: Edition, from source: CatalogueSource) throws(InputError) -> RegionRegistry {
+    private static func readTerritory(_ edition: Edition, from source: CatalogueSource, packed: Bool = false)
+        throws(InputError) -> RegionRegistry
+    {
         let file = source.display(edition.path)
-        let registry = try source.withBytes(edition.path) { bytes throws(InputError) in
-            try RegionRegistry(gv100ad: bytes, file: file, edition: edition)
+        let registry: RegionRegistry
+        if packed, source == .builtIn, let text = PackedCatalogue.embedded(edition) {
+            registry = try PackedCatalogue.regions(text, edition: edition)
+        } else {
+            registry = try source.withBytes(edition.path) { bytes throws(InputError) in
+                try RegionRegistry(gv100ad: bytes, file: file, edition: edition)
+            }
         }
         if registry.date != edition.date {
             throw InputError(

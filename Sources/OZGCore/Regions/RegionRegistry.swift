@@ -8,9 +8,10 @@ public struct RegionRegistry: Sendable {
     public let edition: Edition
     /// The Gebietsstand as `YYYY-MM-DD`, read from the records themselves.
     public let date: String
-    /// Every unit, sorted by key (so that the units within a key prefix are contiguous).
-    public let regions: [Region]
-    private let index: [String: Int]
+    /// Every unit, sorted by key (so that the units within a key prefix are contiguous). For the built-in
+    /// territory this decodes all 16,000 units on first use; the look-ups below do not need it.
+    public var regions: [Region] { storage.decoded.regions }
+    private let storage: RegionStorage
     /// Every name folded both ways, computed on the first search (folding 16,000 names takes a while).
     private let foldedNames = FoldedNames()
 
@@ -22,12 +23,18 @@ public struct RegionRegistry: Sendable {
     private init(edition: Edition, date: String, sorted: [Region]) {
         self.edition = edition
         self.date = date
-        self.regions = sorted
-        var index: [String: Int] = [:]
-        index.reserveCapacity(sorted.count)
-        for (position, region) in sorted.enumerated() { index[region.key.description] = position }
-        self.index = index
+        self.storage = RegionStorage(sorted: sorted)
     }
+
+    /// A registry over a packed territory (see ``PackedCatalogue``).
+    init(edition: Edition, date: String, packed: PackedRegionTable) {
+        self.edition = edition
+        self.date = date
+        self.storage = RegionStorage(packed: packed)
+    }
+
+    /// Whether every unit has been decoded (always, except for a packed territory before a command needed them).
+    var isDecoded: Bool { storage.decodedIfReady != nil }
 
     /// Reads a GV100AD file.
     /// - Throws: ``InputError`` naming the file and line of a malformed record.
@@ -38,14 +45,28 @@ public struct RegionRegistry: Sendable {
 
     /// The number of units at `level`.
     public func count(_ level: RegionLevel) -> Int {
+        if let packed = storage.packed, let index = RegionLevel.allCases.firstIndex(of: level) {
+            return packed.levelCounts[index]
+        }
+        let regions = self.regions
         var total = 0
         for index in regions.indices where regions[index].level == level { total += 1 }
         return total
     }
 
     /// The unit with exactly this canonical key.
-    public func region(_ key: RegionKey) -> Region? {
-        index[key.description].map { regions[$0] }
+    public func region(_ key: RegionKey) -> Region? { region(canonical: key.description) }
+
+    private func region(canonical key: String) -> Region? {
+        if let table = storage.tableForLookup { return table.region(key) }
+        let decoded = storage.decoded
+        return decoded.index[key].map { decoded.regions[$0] }
+    }
+
+    /// The units whose key starts with `prefix`, in key order, decoding only those from a packed territory.
+    private func units(within prefix: RegionKey) -> [Region] {
+        if let table = storage.tableForLookup { return table.units(within: prefix.description) }
+        return Array(within(prefix))
     }
 
     /// The unit a key names, also accepting the zero-padded 8- and 12-digit forms some sources use for
@@ -57,12 +78,12 @@ public struct RegionRegistry: Sendable {
         guard digits.utf8.count == 8 || digits.utf8.count == 12 else { return nil }
         if digits.utf8.count == 12 {
             let verband = String(digits.prefix(9))
-            if digits.hasSuffix("000"), let region = index[verband].map({ regions[$0] }) { return region }
+            if digits.hasSuffix("000"), let region = region(canonical: verband) { return region }
         }
         for length in [5, 3, 2] {
             let prefix = String(digits.prefix(length))
-            if digits.dropFirst(length).allSatisfy({ $0 == "0" }), let position = index[prefix] {
-                return regions[position]
+            if digits.dropFirst(length).allSatisfy({ $0 == "0" }), let region = region(canonical: prefix) {
+                return region
             }
         }
         return nil
@@ -82,6 +103,7 @@ public struct RegionRegistry: Sendable {
 
     /// The units whose key starts with `prefix` (contiguous in key order), including the unit itself.
     public func within(_ prefix: RegionKey) -> ArraySlice<Region> {
+        let regions = self.regions
         let text = prefix.description
         var low = 0
         var high = regions.count
@@ -100,9 +122,9 @@ public struct RegionRegistry: Sendable {
     public func children(of key: RegionKey) -> [Region] {
         guard let region = region(key) else { return [] }
         if region.level == .verband {
-            return within(RegionKey(canonical: String(key.description.prefix(5)))).filter { $0.verband == key }
+            return units(within: RegionKey(canonical: String(key.description.prefix(5)))).filter { $0.verband == key }
         }
-        return within(key).filter { $0.parent == key && $0.level != .verband }
+        return units(within: key).filter { $0.parent == key && $0.level != .verband }
     }
 
     /// The units at `level` that lie within `key` (every level when `level` is `nil`), excluding the unit
@@ -113,7 +135,7 @@ public struct RegionRegistry: Sendable {
         if region.level == .verband {
             return children(of: key).filter { level == nil || $0.level == level }
         }
-        return within(key).filter { $0.key != key && (level == nil || $0.level == level) }
+        return units(within: key).filter { $0.key != key && (level == nil || $0.level == level) }
     }
 
     /// The chain of units above `key`, nearest first: Gemeindeverband (for a member Gemeinde), Kreis,
@@ -149,6 +171,7 @@ public struct RegionRegistry: Sendable {
     public func search(_ text: String, within scope: RegionKey? = nil, limit: Int? = nil) -> [Region] {
         let query = NameFolding.fold(text)
         guard !query.isEmpty else { return [] }
+        let regions = self.regions
         let candidates: ArraySlice<Region>
         if let scope, let region = region(scope), region.level != .verband {
             candidates = within(scope)

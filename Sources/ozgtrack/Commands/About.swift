@@ -4,6 +4,7 @@ import OZGCore
 
 struct About: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "about",
         abstract: "Version, the editions of the reference data, their sources and the required attribution.")
     @OptionGroup var catalogue: CatalogueOptions
     @OptionGroup var output: FormatOptions

@@ -12,11 +12,11 @@ struct CatalogueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "catalogue",
         abstract: "The OZG catalogue: Themenfelder, Lebenslagen, OZG-Leistungen and their LeiKa services.",
-        subcommands: [Stats.self, Topics.self, LifeSituations.self, Services.self, Show.self]
+        subcommands: [Stats.self, Topics.self, LifeSituations.self, Services.self, Show.self, Pack.self]
     )
 
     struct Stats: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Counts and editions of the reference data.")
+        static let configuration = CommandConfiguration(commandName: "stats", abstract: "Counts and editions of the reference data.")
         @OptionGroup var catalogue: CatalogueOptions
         @OptionGroup var output: FormatOptions
 
@@ -76,6 +76,7 @@ struct CatalogueCommand: ParsableCommand {
 
     struct Topics: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "topics",
             abstract: "The 14 Themenfelder with their lead Länder, federal ministry, verification and services.",
             discussion: "Leads marked 'unverified' are not backed by any source found; no lead is given for them.")
         @OptionGroup var catalogue: CatalogueOptions
@@ -160,6 +161,7 @@ struct CatalogueCommand: ParsableCommand {
 
     struct Services: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "services",
             abstract: "OZG-Leistungen, filtered by Themenfeld, Lebenslage, municipal relevance or text.",
             discussion: municipalRuleHelp)
         @OptionGroup var catalogue: CatalogueOptions
@@ -191,6 +193,7 @@ struct CatalogueCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "One OZG-Leistung with its LeiKa services and their types.", discussion: municipalRuleHelp)
         @OptionGroup var catalogue: CatalogueOptions
         @Argument(help: "The OZG-ID (5 digits).") var ozgID: String
@@ -258,6 +261,34 @@ struct CatalogueCommand: ParsableCommand {
                 try StandardOutput.shared.write(text)
                 try StandardOutput.shared.flush()
             }
+        }
+    }
+
+    /// Writes the packed form of a catalogue folder, which the build compiles in for a fast start (see
+    /// `PackedCatalogue`); `scripts/pack-catalogue.sh` runs it for the repository's `catalogue/`.
+    struct Pack: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pack",
+            abstract: "Writes the packed form of a catalogue folder (for building ozgtrack: scripts/pack-catalogue.sh).",
+            shouldDisplay: false)
+        @Argument(help: "The catalogue folder (plain files).") var folder: String
+        @Option(help: ArgumentHelp("The folder to write the packed files into.", valueName: "dir")) var output: String
+
+        func run() throws {
+            let data = try Catalogue.load(from: .folder(URL(fileURLWithPath: folder)))
+            let target = URL(fileURLWithPath: output)
+            let files = try PackedCatalogue.files(of: data)
+            for file in files {
+                try file.text.write(to: target.appendingPathComponent(file.name), atomically: true, encoding: .utf8)
+            }
+            // Packed files of editions the folder no longer lists would be compiled in for nothing.
+            let names = Set(files.map(\.name))
+            for name in try FileManager.default.contentsOfDirectory(atPath: target.path)
+            where name.hasSuffix(".packed") && !names.contains(name) {
+                try FileManager.default.removeItem(at: target.appendingPathComponent(name))
+            }
+            try StandardOutput.shared.write(files.map { "wrote \(output)/\($0.name)\n" }.joined())
+            try StandardOutput.shared.flush()
         }
     }
 }

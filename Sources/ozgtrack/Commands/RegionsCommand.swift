@@ -18,7 +18,7 @@ struct RegionsCommand: ParsableCommand {
     )
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One unit with its place in the hierarchy.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "One unit with its place in the hierarchy.")
         @OptionGroup var catalogue: CatalogueOptions
         @Argument(help: "The key (AGS, ARS, or a 2/3/5/9-digit key).") var key: String
         @OptionGroup var output: FormatOptions
@@ -65,6 +65,7 @@ struct RegionsCommand: ParsableCommand {
 
     struct Search: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "search",
             abstract: "Finds units by name, ignoring case and accents (\"munchen\" and \"muenchen\" find München).")
         @OptionGroup var catalogue: CatalogueOptions
         @Argument(help: "The name or part of it.") var text: String
@@ -82,6 +83,7 @@ struct RegionsCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "The units within a region, optionally of one level.",
             discussion: "Without --level: the units directly below (the Gemeinden of a Kreis, the Kreise of a Land).")
         @OptionGroup var catalogue: CatalogueOptions
@@ -107,6 +109,7 @@ struct RegionsCommand: ParsableCommand {
 
     struct Changes: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "changes",
             abstract: "Keys removed, added or renamed between an older territory edition and the current one.",
             discussion: "Records that refer to a removed key are kept; 'ozgtrack check' reports them.")
         @OptionGroup var catalogue: CatalogueOptions

@@ -112,7 +112,7 @@ struct TokenCommand: ParsableCommand {
         subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a token and print it once (it cannot be shown again).")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a token and print it once (it cannot be shown again).")
         @OptionGroup var catalogue: CatalogueOptions
         @OptionGroup var store: StoreOptions
         @Option(help: "Who holds it; the actor in the history of what it writes.") var name: String
@@ -136,7 +136,7 @@ struct TokenCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The tokens: name, scope, role, created (never the secret).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "The tokens: name, scope, role, created (never the secret).")
         @OptionGroup var store: StoreOptions
         @OptionGroup var output: FormatOptions
 
@@ -159,7 +159,7 @@ struct TokenCommand: ParsableCommand {
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a token by name; it stops working at once.")
+        static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token by name; it stops working at once.")
         @OptionGroup var store: StoreOptions
         @Argument(help: "The token's name.") var name: String
 
