@@ -75,9 +75,11 @@ extension Report {
 /// Counts a report's trend from the versions the report's own cursor reads (every version of every key in
 /// scope, of which the cursor hands on the newest): the trend then costs no second pass over the store.
 ///
-/// Measured on the national history database (`perf record`, release build): the second pass over the change
-/// stream was about a fifth of the HTML report's CPU time, nearly all of it decoding the stored versions again
-/// (`forEachChange` 17 %, the counting itself 3 %). Reading that stream concurrently on a second connection
+/// Measured (`perf record`, release builds, national scale): the second pass over the change stream was about a
+/// fifth of the HTML report's CPU time on the history database (`forEachChange` 17 %, the counting itself 3 %) and
+/// 10.6 % of the JSON report's on the national one, run alone after the rows; nearly all of it decoded the stored
+/// versions again. With the counting in the pass the national HTML report took 0.71× the CSV report of the same
+/// history database (docs/performance.md). Reading that stream concurrently on a second connection
 /// would still decode every version twice on a machine whose two cores the pass already keeps busy (the row
 /// producer and the formatting thread); counting inside the pass adds only the counting, on the producing
 /// thread. Set up (the higher-level records read) on the caller's thread before the cursor opens; fed on the
@@ -97,7 +99,7 @@ final class TrendCounter {
     /// Takes the batches of the cursor's snapshot (``RecordCursor/provenance``), before the first version.
     func start(batches: [Int: BatchRow]) {
         // Batch ids are dense (one per write): an array lookup per version; a dictionary if they were not.
-        let maxID = batches.keys.max() ?? 0
+        let maxID = max(0, batches.keys.max() ?? 0)
         if maxID <= 4 * batches.count + 1_024 {
             var months = [Int32](repeating: -1, count: maxID + 1)
             for (id, batch) in batches where id >= 0 { months[id] = Int32(builder.monthIndex(batch.at)) }
@@ -110,6 +112,7 @@ final class TrendCounter {
     /// Counts one version read by the cursor (in key order and, per key, in batch order).
     func add(_ version: StoredVersion) {
         let batch = version.batch
+        guard batch > 0 else { return }  // as the change stream, which reads batches after 0
         let month: Int32
         if batch >= 0 && batch < monthOfBatch.count {
             month = monthOfBatch[batch]
