@@ -265,7 +265,7 @@ def main():
                                allowed=(0, 1), stdout=subprocess.DEVNULL))
 
     # Reports.
-    formats = [("csv", 1.2), ("xml", 2.0), ("json", 2.0), ("markdown", 2.0), ("jsonl", None), ("html", None), ("xlsx", None)]
+    formats = [("csv", 1.2), ("xml", 1.3), ("json", 1.3), ("markdown", 2.0), ("jsonl", None), ("html", None), ("xlsx", None)]
     formats = [entry for entry in formats if wanted is None or entry[0] in wanted]
     scopes = [("Deutschland", None)] if not args.quick else []
     scopes.append(("Baden-Württemberg", "08"))

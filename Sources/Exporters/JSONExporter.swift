@@ -23,7 +23,7 @@ public struct JSONExporter: ReportExporter {
         out.append("{\n\"schema\": \"\(Self.schema)\",\n\"header\": ")
         out.append(try ReportJSON.header(report.header, pretty: true))
         out.append(",\n\"rows\": [")
-        let rows = report.rows()
+        let rows = report.rows(withTrend: true)
         var json = ReportRowJSON(rows: rows, provenance: report.query.provenance)
         var first = true
         while let row = rows.nextView() {
@@ -63,7 +63,7 @@ public struct JSONLinesExporter: ReportExporter {
         var out = ByteWriter(sink: sink)
         let header = try ReportJSON.header(report.header, pretty: false)
         out.append("{\"type\":\"header\",\"schema\":\"\(Self.schema)\"," + header.dropFirst() + "\n")
-        let rows = report.rows()
+        let rows = report.rows(withTrend: true)
         var json = ReportRowJSON(rows: rows, provenance: report.query.provenance)
         while let row = rows.nextView() {
             json.append(row, leading: "\"type\":\"row\",", to: &out)

@@ -43,7 +43,7 @@ public struct MarkdownExporter: ReportExporter {
         if let details {
             try writeUnits(report, to: details)
         } else {
-            for row in report.rows() { byField[row.service.themenfeld, default: []].append(row) }
+            for row in report.rows(withTrend: true) { byField[row.service.themenfeld, default: []].append(row) }
         }
         let summary = try report.summary()
         let catalogue = report.catalogue.services
@@ -154,7 +154,7 @@ public struct MarkdownExporter: ReportExporter {
     private func writeUnits(_ report: Report, to sink: any OutputSink) throws {
         var out = ByteWriter(sink: sink)
         out.append("\n## Einträge je Einheit\n")
-        let rows = report.rows()
+        let rows = report.rows(withTrend: true)
         let regions = rows.regionList
         let services = rows.serviceList
         var serviceCells = EncodedCache(count: services.count)

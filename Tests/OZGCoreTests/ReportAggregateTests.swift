@@ -74,6 +74,28 @@ struct ReportAggregateTests {
         }
     }
 
+    @Test(
+        "the trend counted in the report's own pass equals the one read from the store's change stream",
+        arguments: [nil, "08", "081", "08115", "08115001", "081155001"], [ServiceFilter(), ServiceFilter(themenfeld: 1)])
+    func trendCountedInThePass(scope: String?, filter: ServiceFilter) throws {
+        let db = try generatedHistory()
+        let key = try scope.map { try RegionKey($0) }
+        for asOf in [nil, time("2025-06-17T12:00:00Z"), time("2025-05-01T00:00:00Z")] as [Date?] {
+            for statuses in [nil, [RowStatus.recorded(.online)]] as [Set<RowStatus>?] {
+                let query = ReportQuery(
+                    scope: key, asOf: asOf, filter: filter, statuses: statuses, createdAt: time("2025-10-15T12:00:00Z"))
+                let counted = try Report.with(query, catalogue: builtIn, store: db.store) { report in
+                    for _ in report.rows(withTrend: true) {}
+                    return try report.trend()
+                }
+                // Without a pass, the trend is read from the change stream.
+                let read = try Report.with(query, catalogue: builtIn, store: db.store) { try $0.trend() }
+                #expect(!counted.points.isEmpty)
+                #expect(counted == read, "\(scope ?? "Deutschland") \(String(describing: asOf)) \(String(describing: statuses))")
+            }
+        }
+    }
+
     @Test("the trend has one point per month, each at the month's last day")
     func trendMonths() throws {
         let db = try generatedHistory()

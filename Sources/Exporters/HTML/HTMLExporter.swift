@@ -11,7 +11,8 @@ import Foundation
 ///
 /// The rows stream past once (as for every format) while per-unit counts accumulate; only aggregates are written
 /// (a national page lists its 10,751 Gemeinden, not its six million rows), so the page stays small and the memory
-/// flat. The trend is one more pass over the store's changes (``Report/trend()``).
+/// flat. The trend is counted in the same pass, from the versions the store's cursor reads anyway
+/// (``Report/rows(withTrend:)``).
 public struct HTMLExporter: ReportExporter {
     public let identifier = "html"
     public let description = "HTML page for people: key figures, charts, map, tables, trend, EfA reuse (self-contained)"
@@ -21,7 +22,7 @@ public struct HTMLExporter: ReportExporter {
     public init() {}
 
     public func write(_ report: Report, to sink: any OutputSink) throws {
-        let rows = report.rows()
+        let rows = report.rows(withTrend: true)
         let single = report.header.units == 1
         var serviceRows: [HTMLPage.ServiceRow] = []
         while let view = rows.nextView() {

@@ -83,7 +83,7 @@ struct ReportRowJSON {
     private var regionKeys: EncodedCache
     private var serviceKeys: EncodedCache
     private let statusKeys: [[UInt8]]
-    private var lastUpdate: (Date, [UInt8])?
+    private var lastProvenance: (at: Date?, by: String?, source: String?, bytes: [UInt8])?
 
     private static let untracked: StaticString =
         "\"status\":null,\"statusGerman\":null,\"maturity\":null,\"maturityModel\":null,\"planned\":null,\"onlineSince\":null,\"url\":null,\"solution\":null,\"note\":null,"
@@ -171,22 +171,28 @@ struct ReportRowJSON {
             out.append("null")
         }
         if provenance {
-            out.append(",\"updatedAt\":")
-            if let updatedAt = row.updatedAt {
-                if let last = lastUpdate, last.0 == updatedAt {
-                    out.append(last.1)
-                } else {
-                    let encoded = Array("\"\(Timestamp.string(updatedAt))\"".utf8)
-                    lastUpdate = (updatedAt, encoded)
-                    out.append(encoded)
-                }
+            // Who, when and from where repeat for every row of a batch: encoded once per change.
+            let updatedAt = row.updatedAt
+            let updatedBy = row.updatedBy
+            let source = row.source
+            if let last = lastProvenance, last.at == updatedAt, last.by == updatedBy, last.source == source {
+                out.append(last.bytes)
             } else {
-                out.append("null")
+                let bytes = ByteWriter.encoded { out in
+                    out.append(",\"updatedAt\":")
+                    if let updatedAt {
+                        out.append("\"\(Timestamp.string(updatedAt))\"")
+                    } else {
+                        out.append("null")
+                    }
+                    out.append(",\"updatedBy\":")
+                    out.appendJSONString(updatedBy)
+                    out.append(",\"source\":")
+                    out.appendJSONString(source)
+                }
+                lastProvenance = (updatedAt, updatedBy, source, bytes)
+                out.append(bytes)
             }
-            out.append(",\"updatedBy\":")
-            out.appendJSONString(row.updatedBy)
-            out.append(",\"source\":")
-            out.appendJSONString(row.source)
         }
         out.append(ascii: 0x7D)
     }

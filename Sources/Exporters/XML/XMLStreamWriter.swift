@@ -71,6 +71,20 @@ final class SinkBridge {
         return count == 0 || passOn(upTo: count)
     }
 
+    /// Passes on the block and then `bytes`, straight to the sink (whole UTF-8 both: written past libxml2 after
+    /// flushing it, see ``XMLStreamWriter/writeDirect(_:)``).
+    func writeThrough(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard error == nil else { return false }
+        if count > 0 && !passOn(upTo: count) { return false }
+        do {
+            try sink.write(bytes: bytes)
+        } catch let thrown {
+            error = thrown
+            return false
+        }
+        return true
+    }
+
     /// Drops what has not been written yet (the export failed).
     func cancel() { count = 0 }
 
@@ -303,6 +317,13 @@ final class XMLStreamWriter {
     /// `123` as the content of the element just started.
     func text(_ value: Int) throws {
         try check(xmlTextWriterWriteString(writer, decimal(value)))
+    }
+
+    /// Writes `bytes` as they are, after everything written through libxml2 so far. The element just started
+    /// must have been closed by content first (``newline(_:)``); libxml2 does not see these bytes.
+    func writeDirect(_ bytes: UnsafeRawBufferPointer) throws {
+        try check(xmlTextWriterFlush(writer))
+        if !bridge.writeThrough(bytes) { try fail() }
     }
 
     /// Closes every open element, writes the final line feed, flushes and frees libxml2's writer.

@@ -18,6 +18,7 @@ public final class Report {
     let services: [(position: Int, service: OZGService)]
     /// Written by a pass's producing thread at its end, read by the caller: guarded by `lock`.
     private var completed: ReportSummary?
+    private var completedTrend: ReportTrend?
     private var failure: (any Error)?
     private let lock = NSLock()
 
@@ -53,6 +54,11 @@ public final class Report {
     /// A pass over the rows, in key order (region, then OZG-ID). Each pass re-reads the snapshot.
     public func rows() -> ReportRows { ReportRows(report: self) }
 
+    /// A pass over the rows that, with `trend`, also counts the report's trend from the versions the store's
+    /// cursor reads anyway: ``trend()`` after the complete pass then costs nothing (without it, ``trend()`` reads
+    /// the store's history in a pass of its own). For exporters that write the trend.
+    public func rows(withTrend trend: Bool) -> ReportRows { ReportRows(report: self, trend: trend) }
+
     /// The aggregates: those of the last complete pass, or a pass run now.
     /// - Throws: the error that ended a pass early (a failing disk, for one).
     public func summary() throws -> ReportSummary {
@@ -69,10 +75,18 @@ public final class Report {
         return completed.map { .success($0) }
     }
 
-    func finish(_ summary: ReportSummary) {
+    func finish(_ summary: ReportSummary, trend: ReportTrend? = nil) {
         lock.lock()
         completed = summary
+        if let trend { completedTrend = trend }
         lock.unlock()
+    }
+
+    /// The trend a complete pass counted, if one did.
+    func countedTrend() -> ReportTrend? {
+        lock.lock()
+        defer { lock.unlock() }
+        return completedTrend
     }
 
     func fail(_ error: any Error) {

@@ -24,9 +24,13 @@ public final class ReportRows: Sequence, IteratorProtocol {
     private var chunk: [CompactRow] = []
     private var completed = false
 
-    init(report: Report) {
+    /// A pass; with `trend`, the pass also counts the report's trend (see ``Report/rows(withTrend:)``).
+    init(report: Report, trend: Bool = false) {
         self.report = report
-        let merger = RowMerger(report: report)
+        // The trend's own reads (the units above the scope) come before the cursor opens.
+        var counter: TrendCounter?
+        if trend { counter = try? TrendCounter(report: report) }  // on an error trend() reads again and throws it
+        let merger = RowMerger(report: report, trend: counter)
         self.merger = merger
         aggregator = ReportAggregator(report: report)
         regions = merger.regions
@@ -106,7 +110,9 @@ public final class ReportRows: Sequence, IteratorProtocol {
                     if let failure = merger.failure {
                         report.fail(failure)
                     } else if merger.isComplete {
-                        report.finish(aggregator.summary(orphaned: merger.orphaned, higherLevelRows: merger.higherLevelRows))
+                        report.finish(
+                            aggregator.summary(orphaned: merger.orphaned, higherLevelRows: merger.higherLevelRows),
+                            trend: merger.trend?.result())
                     }
                 }
                 return nil

@@ -37,7 +37,11 @@ final class RowMerger {
     private(set) var failure: (any Error)?
     private(set) var isComplete = false
 
-    init(report: Report) {
+    /// The trend counted from every version the cursor reads (when asked for and the cursor can show them).
+    private(set) var trend: TrendCounter?
+
+    /// Opens the cursor. `trend`, when given, is fed every version the cursor reads, on the producing thread.
+    init(report: Report, trend: TrendCounter? = nil) {
         self.report = report
         scope = report.scope
         higher = report.higher
@@ -74,6 +78,11 @@ final class RowMerger {
         }
         cursor = opened
         provenance = opened?.provenance ?? [:]
+        if let trend, let history = opened as? any VersionHistoryCursor {
+            trend.start(batches: provenance)
+            history.observeEveryVersion { trend.add($0) }
+            self.trend = trend
+        }
         if let failure {
             self.failure = failure
             finished = true

@@ -213,6 +213,8 @@ public final class NewestVersionCursor<Stream: VersionStream>: RecordCursor {
     public let provenance: [Int: BatchRow]
     /// The batch of the last record built.
     private var lastBatch: BatchRow?
+    /// Called with every version read from the stream, in its order (see ``VersionHistoryCursor``).
+    private var everyVersion: ((StoredVersion) -> Void)?
 
     public init(_ stream: Stream, provenance: [Int: BatchRow]) {
         self.stream = stream
@@ -225,6 +227,7 @@ public final class NewestVersionCursor<Stream: VersionStream>: RecordCursor {
                 done = true
                 break
             }
+            everyVersion?(version)
             if let previous = pending, previous.key != version.key {
                 pending = version
                 return previous
@@ -248,6 +251,20 @@ public final class NewestVersionCursor<Stream: VersionStream>: RecordCursor {
         return StoredRecord(
             key: version.key, values: version.values, updatedAt: info.at, updatedBy: info.actor, source: info.source)
     }
+}
+
+/// A cursor that can show every version it reads, not only the newest per key: a report counts its trend from
+/// them in its one pass (``TrendCounter``) instead of reading the history again. Cursors that cannot (a wrapper
+/// in a test, another implementation of ``TrackingReader``) simply do not conform; the report then reads the
+/// change stream separately, as before.
+protocol VersionHistoryCursor: AnyObject {
+    /// Calls `body` with every version of the cursor's selection it reads from now on, in key order and, per key,
+    /// in batch order (each once; the newest of a key is also handed out by ``RecordCursor/nextVersion()``).
+    func observeEveryVersion(_ body: @escaping (StoredVersion) -> Void)
+}
+
+extension NewestVersionCursor: VersionHistoryCursor {
+    func observeEveryVersion(_ body: @escaping (StoredVersion) -> Void) { everyVersion = body }
 }
 
 // MARK: - Writing
