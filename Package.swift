@@ -120,17 +120,21 @@ let package = Package(
         .plugin(name: "EmbedData", capability: .buildTool(), dependencies: ["EmbedDataTool"], path: "Plugins/EmbedData"),
         .executableTarget(name: "EmbedDataTool", path: "Plugins/EmbedDataTool", swiftSettings: strict),
 
-        .testTarget(name: "OZGCoreTests", dependencies: ["OZGCore", "PostgresStore"], path: "Tests/OZGCoreTests", swiftSettings: strict),
+        // What the test targets share: the PostgreSQL server of the run (`scripts/test.sh`).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(
+            name: "OZGCoreTests", dependencies: ["OZGCore", "PostgresStore", "TestSupport"], path: "Tests/OZGCoreTests",
+            swiftSettings: strict),
         .testTarget(
             name: "ExportersTests", dependencies: ["Exporters", "OZGCore", "CLibXML"],
             path: "Tests/ExportersTests", swiftSettings: strict),
         .testTarget(
-            name: "PostgresStoreTests", dependencies: ["PostgresStore", "OZGCore"], path: "Tests/PostgresStoreTests",
+            name: "PostgresStoreTests", dependencies: ["PostgresStore", "OZGCore", "TestSupport"], path: "Tests/PostgresStoreTests",
             swiftSettings: strict),
         .testTarget(
-            name: "CLITests", dependencies: ["OZGCore", "ozgtrack"], path: "Tests/CLITests", swiftSettings: strict),
+            name: "CLITests", dependencies: ["OZGCore", "ozgtrack", "TestSupport"], path: "Tests/CLITests", swiftSettings: strict),
         // End to end over loopback HTTP against the built `ozgtrack serve`.
-        .testTarget(name: "ServiceTests", dependencies: ["ozgtrack"], path: "Tests/ServiceTests", swiftSettings: strict),
+        .testTarget(name: "ServiceTests", dependencies: ["ozgtrack", "TestSupport"], path: "Tests/ServiceTests", swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

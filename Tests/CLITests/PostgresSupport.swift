@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The store backends the CLI tests run against.
@@ -11,29 +12,16 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     static var tested: [Backend] { PostgresServer.enabled ? [.sqlite, .postgres] : [.sqlite] }
 }
 
-/// The PostgreSQL server of the test run: `OZGTRACK_TEST_POSTGRES_URL`, set by `scripts/test.sh`.
+/// The PostgreSQL server of the test run (``PostgresTestServer``), reached with `psql`.
 enum PostgresServer {
-    static let url = ProcessInfo.processInfo.environment["OZGTRACK_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static let quick = ProcessInfo.processInfo.environment["OZGTRACK_QUICK"] == "1"
-    static var enabled: Bool { url != nil || !quick }
+    static var enabled: Bool { PostgresTestServer.enabled }
 
-    struct Missing: Error, CustomStringConvertible {
-        var description: String {
-            "OZGTRACK_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts a throwaway "
-                + "PostgreSQL cluster (or set OZGTRACK_QUICK=1 to skip the PostgreSQL tests)"
-        }
-    }
-
-    static func requireURL() throws -> String {
-        guard let url else { throw Missing() }
-        return url
-    }
+    static func requireURL() throws -> String { try PostgresTestServer.requireURL() }
 
     /// `url` with a fresh schema selected.
     static func freshURL(base: String? = nil) throws -> (url: String, schema: String) {
-        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
-        let base = try base ?? requireURL()
-        return (base + (base.contains("?") ? "&" : "?") + "schema=" + schema, schema)
+        let schema = PostgresTestServer.freshSchema()
+        return (try PostgresTestServer.url(schema: schema, base: base), schema)
     }
 
     /// Runs SQL through `psql` (the PostgreSQL client, installed with the server).

@@ -1,43 +1,22 @@
 import Foundation
 import OZGCore
 import PostgresNIO
+import TestSupport
 import Testing
 
 @testable import PostgresStore
 
-/// The PostgreSQL server the tests run against: `OZGTRACK_TEST_POSTGRES_URL`, which `scripts/test.sh` sets after
-/// starting a throwaway cluster. Without it the tests fail with a pointer to that script — unless the developer
-/// asked for a quick run (`OZGTRACK_QUICK=1`), which skips them.
+/// The PostgreSQL server the tests run against (``PostgresTestServer``), reached through the store's own client.
 enum TestServer {
-    static let url = ProcessInfo.processInfo.environment["OZGTRACK_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static let quick = ProcessInfo.processInfo.environment["OZGTRACK_QUICK"] == "1"
+    static var enabled: Bool { PostgresTestServer.enabled }
 
-    /// Whether the PostgreSQL tests run (then they need the server).
-    static var enabled: Bool { url != nil || !quick }
-
-    struct Missing: Error, CustomStringConvertible {
-        var description: String {
-            "OZGTRACK_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts a throwaway "
-                + "PostgreSQL cluster (or set OZGTRACK_QUICK=1 to skip the PostgreSQL tests)"
-        }
-    }
-
-    /// The server's URL, or the failure that tells how to get one.
-    static func requireURL() throws -> String {
-        guard let url else { throw Missing() }
-        return url
-    }
+    static func requireURL() throws -> String { try PostgresTestServer.requireURL() }
 
     /// A schema name no other test uses.
-    static func freshSchema() -> String {
-        "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
-    }
+    static func freshSchema() -> String { PostgresTestServer.freshSchema() }
 
     /// The server's URL with `schema` selected.
-    static func url(schema: String) throws -> String {
-        let base = try requireURL()
-        return base + (base.contains("?") ? "&" : "?") + "schema=" + schema
-    }
+    static func url(schema: String) throws -> String { try PostgresTestServer.url(schema: schema) }
 
     static func configuration(schema: String) throws -> PostgresConfiguration {
         try PostgresConfiguration.resolve(url: try url(schema: schema))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `ozgtrack serve` on a PostgreSQL store: tokens are kept in the database, so `ozgtrack token` on one machine
@@ -6,7 +7,7 @@ import Testing
 /// (`OZGTRACK_TEST_POSTGRES_URL`); skipped only in a quick run (`OZGTRACK_QUICK=1`) without one.
 @Suite(
     "Service on PostgreSQL: tokens in the database", .serialized,
-    .enabled(if: PostgresTestDatabase.enabled, "OZGTRACK_QUICK=1 without a PostgreSQL server"))
+    .enabled(if: PostgresTestServer.enabled, "OZGTRACK_QUICK=1 without a PostgreSQL server"))
 struct PostgresServiceTests {
     @Test("A token created on a PostgreSQL store writes its own unit through serve and is refused a neighbour's")
     func tokenFromTheDatabaseWritesItsScope() async throws {
@@ -70,24 +71,14 @@ struct PostgresServiceTests {
     }
 }
 
-/// The PostgreSQL server of the test run and a schema of its own per test.
+/// A schema of its own per test on the PostgreSQL server of the run (``PostgresTestServer``).
 enum PostgresTestDatabase {
-    static let url = ProcessInfo.processInfo.environment["OZGTRACK_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    static var enabled: Bool { url != nil || !quickMode }
-
-    struct Missing: Error, CustomStringConvertible {
-        var description: String {
-            "OZGTRACK_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts a throwaway "
-                + "PostgreSQL cluster (or set OZGTRACK_QUICK=1 to skip the PostgreSQL tests)"
-        }
-    }
-
     /// Runs `body` with a temporary directory and the URL of an initialised store in a fresh schema; the schema
     /// and the directory are removed afterwards.
     static func with<R>(_ body: (URL, String) async throws -> R) async throws -> R {
-        guard let base = url else { throw Missing() }
-        let schema = "serve_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        let store = base + (base.contains("?") ? "&" : "?") + "schema=" + schema
+        let base = try PostgresTestServer.requireURL()
+        let schema = PostgresTestServer.freshSchema(prefix: "serve_", length: 16)
+        let store = try PostgresTestServer.url(schema: schema, base: base)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ozgtrack-serve-pg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer {
