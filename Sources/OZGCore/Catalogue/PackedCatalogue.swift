@@ -106,7 +106,9 @@ public enum PackedCatalogue {
 
     // MARK: - Unpacking
 
-    /// Reads a packed service catalogue for `edition`.
+    /// Reads a packed service catalogue for `edition`: the Themenfelder, Lebenslagen and OZG-Leistungen now, their
+    /// LeiKa services when a caller first asks for them (see ``LeiKaStorage``); of those only the tag and the
+    /// LeiKa-Typ of each line are read now (whether a service concerns municipalities follows from them).
     /// - Throws: ``InputError`` naming the packed file and line when it does not hold that edition's catalogue.
     static func services(_ text: StaticString, edition: Edition) throws(InputError) -> ServiceCatalogue {
         let file = "\(folder)\(fileName(of: edition)) (built in)"
@@ -121,26 +123,29 @@ public enum PackedCatalogue {
         }
         var themenfelder: [Themenfeld] = []
         var lebenslagen: [Lebenslage] = []
-        var services: [OZGService] = []
-        var unassigned: [LeiKaService] = []
-        var types: [String: LeiKaType] = [:]
-        func leika(_ fields: [String]) throws(InputError) -> LeiKaService {
-            guard fields.count == 10 else { throw reader.error("expected 10 fields of a LeiKa service") }
-            let raw = fields[4]
-            let type: LeiKaType
-            if let known = types[raw] {
-                type = known
-            } else {
-                type = try LeiKaType(raw: raw)
-                types[raw] = type
-            }
-            return LeiKaService(
-                key: fields[1].isEmpty ? nil : try LeiKaKey(fields[1]), name: fields[2],
-                ozgID: fields[3].isEmpty ? nil : try OZGID(fields[3]), type: type, legalBasis: fields[5],
-                laws: fields[6], lawAbbreviation: fields[7], sdg1: fields[8] == "1",
-                sdg2: fields[9] == "1")
+        var services: [(fields: [String], municipal: Bool)] = []
+        var runs: [LeiKaStorage.Run] = []
+        var unassigned = LeiKaStorage.Run(start: reader.offset, line: reader.line + 1, count: 0)
+        var municipalTypes: [String: Bool] = [:]
+        /// Skips the next LeiKa line (tag `tag`), giving whether its LeiKa-Typ means execution at municipal level.
+        func skipLeiKa(_ tag: UInt8, _ expectation: @autoclosure () -> String) throws(InputError) -> Bool {
+            let line = reader.skipLine()
+            guard line.count > 1, reader.bytes[line.lowerBound] == tag, reader.bytes[line.lowerBound + 1] == 0x09,
+                let raw = reader.field(4, of: line)
+            else { throw reader.error(expectation()) }
+            if let known = municipalTypes[raw] { return known }
+            let municipal = try LeiKaType(raw: raw).isMunicipal
+            municipalTypes[raw] = municipal
+            return municipal
         }
-        while !reader.atEnd {
+        while let tag = reader.nextTag {
+            if tag == UInt8(ascii: "U") {
+                if unassigned.count == 0 { unassigned = LeiKaStorage.Run(start: reader.offset, line: reader.line + 1, count: 0) }
+                _ = try skipLeiKa(tag, "expected an unassigned LeiKa service")
+                unassigned = LeiKaStorage.Run(start: unassigned.start, line: unassigned.line, count: unassigned.count + 1)
+                continue
+            }
+            if unassigned.count > 0 { throw reader.error("expected only unassigned LeiKa services at the end") }
             let fields = reader.fields()
             switch fields.first ?? "" {
             case "T":
@@ -160,30 +165,36 @@ public enum PackedCatalogue {
                 }
                 lebenslagen.append(Lebenslage(number: number, name: fields[2], themenfeld: field))
             case "S":
-                guard fields.count == 6, let lebenslage = Int(fields[3]), let themenfeld = Int(fields[4]),
-                    let count = Int(fields[5])
-                else { throw reader.error("expected an OZG-Leistung") }
-                let id = try OZGID(fields[1])
-                var entries: [LeiKaService] = []
-                entries.reserveCapacity(count)
-                for _ in 0..<count {
-                    let entry = reader.fields()
-                    guard entry.first == "K" else { throw reader.error("expected one of the \(count) LeiKa services of \(id)") }
-                    entries.append(try leika(entry))
+                guard fields.count == 6, Int(fields[3]) != nil, Int(fields[4]) != nil, let count = Int(fields[5]) else {
+                    throw reader.error("expected an OZG-Leistung")
                 }
-                services.append(
-                    OZGService(id: id, name: fields[2], lebenslage: lebenslage, themenfeld: themenfeld, leika: entries))
-            case "U":
-                unassigned.append(try leika(fields))
+                let run = LeiKaStorage.Run(start: reader.offset, line: reader.line + 1, count: count)
+                var municipal = false
+                for _ in 0..<count {
+                    if try skipLeiKa(UInt8(ascii: "K"), "expected one of the \(count) LeiKa services of \(fields[1])") { municipal = true }
+                }
+                runs.append(run)
+                services.append((fields, municipal))
             default:
                 throw reader.error("expected a line starting with T, L, S or U")
             }
         }
+        let leikaCount = runs.reduce(unassigned.count) { $0 + $1.count }
+        let storage = LeiKaStorage(LeiKaStorage.Table(bytes: reader.bytes, file: file, services: runs, unassigned: unassigned))
+        var ozgServices: [OZGService] = []
+        ozgServices.reserveCapacity(services.count)
+        for (position, service) in services.enumerated() {
+            let fields = service.fields
+            ozgServices.append(
+                OZGService(
+                    id: try OZGID(fields[1]), name: fields[2], lebenslage: Int(fields[3]) ?? 0, themenfeld: Int(fields[4]) ?? 0,
+                    isMunicipal: service.municipal, packed: storage, position: position))
+        }
         let catalogue = ServiceCatalogue(
-            edition: edition, themenfelder: themenfelder, lebenslagen: lebenslagen, services: services,
-            unassignedLeiKa: unassigned)
-        guard [catalogue.themenfelder.count, catalogue.lebenslagen.count, catalogue.services.count, catalogue.leikaCount,
-               catalogue.unassignedLeiKa.count].map(String.init) == Array(header[4...])
+            edition: edition, themenfelder: themenfelder, lebenslagen: lebenslagen, services: ozgServices,
+            unassigned: .packed(storage, 0), leikaCount: leikaCount)
+        guard [catalogue.themenfelder.count, catalogue.lebenslagen.count, catalogue.services.count, leikaCount,
+               unassigned.count].map(String.init) == Array(header[4...])
         else { throw InputError(file: file, line: 1, message: "the counts of the header do not match the records") }
         return catalogue
     }
@@ -258,6 +269,34 @@ struct PackedReader {
         return fields
     }
 
+    /// The first byte of the next line (its tag), `nil` at the end.
+    var nextTag: UInt8? { atEnd ? nil : bytes[offset] }
+
+    /// Passes over the next line without cutting it into fields; the range of its bytes (without the line end).
+    mutating func skipLine() -> Range<Int> {
+        line += 1
+        let start = offset
+        var end = bytes.count
+        if let base = bytes.baseAddress, let found = memchr(base + start, 0x0A, bytes.count - start) {
+            end = base.distance(to: UnsafeRawPointer(found))
+        }
+        offset = end + 1
+        return start..<end
+    }
+
+    /// Field `index` (from 0) of the line whose bytes are `line`, unescaped; `nil` when the line has fewer fields.
+    func field(_ index: Int, of line: Range<Int>) -> String? {
+        guard let base = bytes.baseAddress else { return nil }
+        var start = line.lowerBound
+        for _ in 0..<index {
+            guard let tab = memchr(base + start, 0x09, line.upperBound - start) else { return nil }
+            start = base.distance(to: UnsafeRawPointer(tab)) + 1
+        }
+        var end = line.upperBound
+        if let tab = memchr(base + start, 0x09, line.upperBound - start) { end = base.distance(to: UnsafeRawPointer(tab)) }
+        return Self.field(bytes, start..<end, escaped: true)
+    }
+
     /// The fields of the line starting at `start`, and where the next line starts.
     ///
     /// Cut on bytes: splitting the line as a `String` went by `Character` and took 27 of the 50 ms that
@@ -280,7 +319,7 @@ struct PackedReader {
         return (fields, end + 1)
     }
 
-    private static func field(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, escaped: Bool) -> String {
+    static func field(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, escaped: Bool) -> String {
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
         return escaped ? unescape(text) : text
     }

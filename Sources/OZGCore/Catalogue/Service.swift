@@ -137,10 +137,17 @@ public struct OZGService: Sendable, Hashable, Identifiable {
     /// The number of its Themenfeld (that of its Lebenslage).
     public let themenfeld: Int
     /// Its LeiKa services.
-    public let leika: [LeiKaService]
+    public var leika: [LeiKaService] {
+        switch leikaSource {
+        case .list(let services): services
+        case .packed(let storage, let position): storage.decoded.services[position]
+        }
+    }
     /// Whether it concerns municipalities: one of its LeiKa services has a LeiKa-Typ with execution at
     /// municipal level (2/3, 3, 4 or 5). See ``LeiKaType/municipalCodes``.
     public let isMunicipal: Bool
+    /// Where the LeiKa services are: given, or in the built-in packed catalogue, decoded on first use.
+    private let leikaSource: LeiKaSource
 
     /// Creates a service; whether it is municipal follows from its LeiKa services.
     public init(id: OZGID, name: String, lebenslage: Int, themenfeld: Int, leika: [LeiKaService]) {
@@ -148,8 +155,33 @@ public struct OZGService: Sendable, Hashable, Identifiable {
         self.name = name
         self.lebenslage = lebenslage
         self.themenfeld = themenfeld
-        self.leika = leika
+        self.leikaSource = .list(leika)
         self.isMunicipal = leika.contains { $0.type.isMunicipal }
+    }
+
+    /// A service of the packed catalogue, whose LeiKa services are decoded only when a caller asks for them;
+    /// `isMunicipal` is read from their types at load.
+    init(id: OZGID, name: String, lebenslage: Int, themenfeld: Int, isMunicipal: Bool, packed storage: LeiKaStorage, position: Int) {
+        self.id = id
+        self.name = name
+        self.lebenslage = lebenslage
+        self.themenfeld = themenfeld
+        self.leikaSource = .packed(storage, position)
+        self.isMunicipal = isMunicipal
+    }
+
+    public static func == (lhs: OZGService, rhs: OZGService) -> Bool {
+        lhs.id == rhs.id && lhs.name == rhs.name && lhs.lebenslage == rhs.lebenslage && lhs.themenfeld == rhs.themenfeld
+            && lhs.isMunicipal == rhs.isMunicipal && lhs.leika == rhs.leika
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(name)
+        hasher.combine(lebenslage)
+        hasher.combine(themenfeld)
+        hasher.combine(isMunicipal)
+        hasher.combine(leika)
     }
 
     /// The distinct LeiKa-Typ codes of its services, in catalogue order.
@@ -157,4 +189,12 @@ public struct OZGService: Sendable, Hashable, Identifiable {
         var seen = Set<String>()
         return leika.flatMap(\.type.codes).filter { seen.insert($0).inserted }
     }
+}
+
+/// Where the LeiKa services of an ``OZGService`` (or the unassigned ones of a catalogue) are.
+enum LeiKaSource: Sendable {
+    /// Given as values (a catalogue folder, or built by a caller).
+    case list([LeiKaService])
+    /// The services at this position of a packed catalogue's LeiKa storage.
+    case packed(LeiKaStorage, Int)
 }

@@ -9,7 +9,15 @@ public struct ServiceCatalogue: Sendable {
     /// The OZG-Leistungen, by OZG-ID.
     public let services: [OZGService]
     /// LeiKa services the catalogue maps to no OZG-Leistung.
-    public let unassignedLeiKa: [LeiKaService]
+    public var unassignedLeiKa: [LeiKaService] {
+        switch unassignedSource {
+        case .list(let services): services
+        case .packed(let storage, _): storage.decoded.unassigned
+        }
+    }
+    /// The number of LeiKa services, assigned or not.
+    public let leikaCount: Int
+    private let unassignedSource: LeiKaSource
     private let positions: [Int: Int]
 
     /// Creates a catalogue; services are sorted by ID.
@@ -17,19 +25,37 @@ public struct ServiceCatalogue: Sendable {
         edition: Edition, themenfelder: [Themenfeld], lebenslagen: [Lebenslage], services: [OZGService],
         unassignedLeiKa: [LeiKaService]
     ) {
+        self.init(
+            edition: edition, themenfelder: themenfelder, lebenslagen: lebenslagen, services: services,
+            unassigned: .list(unassignedLeiKa),
+            leikaCount: services.reduce(unassignedLeiKa.count) { $0 + $1.leika.count })
+    }
+
+    /// Creates a catalogue whose LeiKa services may still be packed (see ``LeiKaStorage``); `leikaCount` counts
+    /// them, assigned or not.
+    init(
+        edition: Edition, themenfelder: [Themenfeld], lebenslagen: [Lebenslage], services: [OZGService],
+        unassigned: LeiKaSource, leikaCount: Int
+    ) {
         self.edition = edition
         self.themenfelder = themenfelder.sorted { $0.number < $1.number }
         self.lebenslagen = lebenslagen.sorted { $0.number < $1.number }
         let sorted = services.sorted { $0.id < $1.id }
         self.services = sorted
-        self.unassignedLeiKa = unassignedLeiKa
+        self.unassignedSource = unassigned
+        self.leikaCount = leikaCount
         var positions: [Int: Int] = [:]
+        positions.reserveCapacity(sorted.count)
         for (position, service) in sorted.enumerated() { positions[service.id.value] = position }
         self.positions = positions
     }
 
-    /// The number of LeiKa services, assigned or not.
-    public var leikaCount: Int { services.reduce(unassignedLeiKa.count) { $0 + $1.leika.count } }
+    /// Whether the LeiKa services are decoded (always, unless the catalogue is the packed built-in one and no
+    /// caller has asked for a LeiKa service yet).
+    var isLeiKaDecoded: Bool {
+        if case .packed(let storage, _) = unassignedSource { return storage.isDecoded }
+        return true
+    }
 
     /// The service with this ID.
     public func service(_ id: OZGID) -> OZGService? { positions[id.value].map { services[$0] } }

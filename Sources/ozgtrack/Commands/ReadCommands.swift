@@ -34,15 +34,13 @@ struct StatusCommand: ParsableCommand {
         let filter = try services.filter(data)
         let date = try asOf.date
         let view = try StatusView.make(store: try store.openForReading(), catalogue: data, region: unit, filter: filter, asOf: date)
-        let listing = StatusListing(view, catalogue: data)
-        let rows = listing.services
         let out = StandardOutput.shared
         switch output.format {
         case .json:
-            try Listing.printJSON(listing)
+            try Listing.printJSON(StatusListing(view, catalogue: data))
         case .csv:
             try Listing.print(
-                rows, format: .csv, csv: output.csv,
+                StatusListing(view, catalogue: data).services, format: .csv, csv: output.csv,
                 headers: [
                     "ozg_id", "leistung", "themenfeld", "status", "maturity", "maturity_model", "planned", "online_since",
                     "url", "solution", "note", "via", "updated_at", "updated_by", "source",
