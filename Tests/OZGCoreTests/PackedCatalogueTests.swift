@@ -103,6 +103,27 @@ struct PackedCatalogueTests {
         #expect(try validator.region(key) == RegionKey(key))
         #expect(try validator.service("10000") == OZGID("10000"))
         #expect(!catalogue.regions.isDecoded)
+        #expect(!catalogue.services.isLeiKaDecoded)
+    }
+
+    @Test("the OZG-Leistungen answer without decoding their LeiKa services, which decode once, equal to the plain files")
+    func leikaOnFirstUse() throws {
+        let packed = try freshBuiltIn().services
+        let expected = plain.services
+        #expect(packed.leikaCount == expected.leikaCount)
+        #expect(packed.services.count == expected.services.count)
+        for service in expected.services {
+            let found = try #require(packed.service(service.id))
+            #expect(found.name == service.name && found.lebenslage == service.lebenslage && found.themenfeld == service.themenfeld)
+            #expect(found.isMunicipal == service.isMunicipal, "\(service.id)")
+            #expect(packed.position(of: service.id) == expected.position(of: service.id))
+        }
+        #expect(packed.municipalServices.map(\.id) == expected.municipalServices.map(\.id))
+        #expect(!packed.isLeiKaDecoded, "names, IDs and whether a service is municipal need no LeiKa service")
+        #expect(packed.services.map(\.leika) == expected.services.map(\.leika))
+        #expect(packed.isLeiKaDecoded)
+        #expect(packed.unassignedLeiKa == expected.unassignedLeiKa)
+        #expect(packed.services(text: "99041006000000").map(\.id) == expected.services(text: "99041006000000").map(\.id))
     }
 
     @Test(
