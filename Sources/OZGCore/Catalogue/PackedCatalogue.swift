@@ -126,16 +126,21 @@ public enum PackedCatalogue {
         var services: [(fields: [String], municipal: Bool)] = []
         var runs: [LeiKaStorage.Run] = []
         var unassigned = LeiKaStorage.Run(start: reader.offset, line: reader.line + 1, count: 0)
-        var municipalTypes: [String: Bool] = [:]
+        // The LeiKa-Typ values seen so far (a dozen distinct ones), by where their bytes are: compared as bytes,
+        // so that the 5,249 lines make no strings.
+        var knownTypes: [(bytes: Range<Int>, municipal: Bool)] = []
         /// Skips the next LeiKa line (tag `tag`), giving whether its LeiKa-Typ means execution at municipal level.
         func skipLeiKa(_ tag: UInt8, _ expectation: @autoclosure () -> String) throws(InputError) -> Bool {
             let line = reader.skipLine()
             guard line.count > 1, reader.bytes[line.lowerBound] == tag, reader.bytes[line.lowerBound + 1] == 0x09,
-                let raw = reader.field(4, of: line)
+                let type = reader.fieldRange(4, of: line), let base = reader.bytes.baseAddress
             else { throw reader.error(expectation()) }
-            if let known = municipalTypes[raw] { return known }
-            let municipal = try LeiKaType(raw: raw).isMunicipal
-            municipalTypes[raw] = municipal
+            for known in knownTypes
+            where known.bytes.count == type.count && memcmp(base + known.bytes.lowerBound, base + type.lowerBound, type.count) == 0 {
+                return known.municipal
+            }
+            let municipal = try LeiKaType(raw: PackedReader.field(reader.bytes, type, escaped: true)).isMunicipal
+            knownTypes.append((type, municipal))
             return municipal
         }
         while let tag = reader.nextTag {
@@ -284,8 +289,9 @@ struct PackedReader {
         return start..<end
     }
 
-    /// Field `index` (from 0) of the line whose bytes are `line`, unescaped; `nil` when the line has fewer fields.
-    func field(_ index: Int, of line: Range<Int>) -> String? {
+    /// Where field `index` (from 0) of the line whose bytes are `line` is (still escaped); `nil` when the line has
+    /// fewer fields.
+    func fieldRange(_ index: Int, of line: Range<Int>) -> Range<Int>? {
         guard let base = bytes.baseAddress else { return nil }
         var start = line.lowerBound
         for _ in 0..<index {
@@ -294,7 +300,7 @@ struct PackedReader {
         }
         var end = line.upperBound
         if let tab = memchr(base + start, 0x09, line.upperBound - start) { end = base.distance(to: UnsafeRawPointer(tab)) }
-        return Self.field(bytes, start..<end, escaped: true)
+        return start..<end
     }
 
     /// The fields of the line starting at `start`, and where the next line starts.
