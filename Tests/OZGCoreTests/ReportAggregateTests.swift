@@ -96,6 +96,52 @@ struct ReportAggregateTests {
         }
     }
 
+    @Test(
+        "a pass that leaves out URLs, notes and dates (the HTML page of many units) counts the same aggregates, unit figures and trend",
+        arguments: [nil, "08", "08115"] as [String?])
+    func passWithoutUnshownFields(scope: String?) throws {
+        let db = try generatedHistory()
+        try db.store.write(BatchInfo(actor: "test", source: "full", command: "set", at: time("2025-12-01T10:00:00Z"))) { writer in
+            for (region, service) in [("08115003", "10000"), ("08115", "10001"), ("08115001", "10046")] {
+                try writer.put(
+                    RecordKey(region: try RegionKey(region), service: try OZGID(service)),
+                    RecordValues(
+                        status: .online, maturity: 3, planned: ISODate("2025-06-30"), onlineSince: ISODate("2025-11-03"),
+                        url: "https://example.org/\(region)/\(service)", solution: "Civento", note: "a note"))
+            }
+        }
+        let query = ReportQuery(scope: try scope.map { try RegionKey($0) }, createdAt: time("2025-12-15T12:00:00Z"))
+        let unshown: Set<RecordField> = [.planned, .onlineSince, .url, .note]
+        func pass(omitting: Set<RecordField>, handOut: Bool) throws -> (summary: String, units: [[Int32]], trend: ReportTrend, values: [RecordValues?]) {
+            try Report.with(query, catalogue: builtIn, store: db.store) { report in
+                let rows = report.rows(withTrend: true, omitting: omitting)
+                var values: [RecordValues?] = []
+                if handOut {
+                    while let view = rows.nextView() { values.append(view.values) }
+                } else {
+                    rows.aggregateRemaining()
+                }
+                let tally = rows.unitTally
+                let units = [tally.services, tally.relevant, tally.online, tally.onlineIncludingHigherLevel, tally.maturityAtLeast3]
+                return (try JSON.encode(try report.summary(), pretty: false), units, try report.trend(), values)
+            }
+        }
+        let full = try pass(omitting: [], handOut: true)
+        #expect(full.values.contains { $0?.url != nil && $0?.note != nil && $0?.planned != nil && $0?.onlineSince != nil })
+        for lean in [try pass(omitting: unshown, handOut: true), try pass(omitting: unshown, handOut: false)] {
+            #expect(lean.summary == full.summary)
+            #expect(lean.units == full.units)
+            #expect(lean.trend == full.trend)
+            #expect(!lean.trend.points.isEmpty)
+        }
+        let lean = try pass(omitting: unshown, handOut: true)
+        #expect(lean.values.count == full.values.count)
+        #expect(lean.values.allSatisfy { $0?.url == nil && $0?.note == nil && $0?.planned == nil && $0?.onlineSince == nil })
+        #expect(lean.values.map { $0?.status } == full.values.map { $0?.status })
+        #expect(lean.values.map { $0?.maturity } == full.values.map { $0?.maturity })
+        #expect(lean.values.map { $0?.solution } == full.values.map { $0?.solution })
+    }
+
     @Test("the trend has one point per month, each at the month's last day")
     func trendMonths() throws {
         let db = try generatedHistory()

@@ -21,14 +21,25 @@ public struct HTMLExporter: ReportExporter {
 
     public init() {}
 
+    /// Fields a page of several units never shows (its aggregates count status, Reifegrad and solution).
+    static let unshownFields: Set<RecordField> = [.planned, .onlineSince, .url, .note]
+
     public func write(_ report: Report, to sink: any OutputSink) throws {
-        let rows = report.rows(withTrend: true)
         let single = report.header.units == 1
         var serviceRows: [HTMLPage.ServiceRow] = []
-        while let view = rows.nextView() {
-            guard single, view.isReportingUnit else { continue }
-            serviceRows.append(
-                HTMLPage.ServiceRow(service: view.service, values: view.values, via: view.via))
+        let rows: ReportRows
+        if single {
+            // One unit: its table shows every field of every service.
+            rows = report.rows(withTrend: true)
+            while let view = rows.nextView() {
+                guard view.isReportingUnit else { continue }
+                serviceRows.append(HTMLPage.ServiceRow(service: view.service, values: view.values, via: view.via))
+            }
+        } else {
+            // Only aggregates are shown: the store need not read URLs, notes and dates (the report's producing
+            // thread bounds its time), and no row needs to be handed out.
+            rows = report.rows(withTrend: true, omitting: Self.unshownFields)
+            rows.aggregateRemaining()
         }
         let summary = try report.summary()
         let trend = try report.trend()

@@ -59,6 +59,13 @@ public final class Report {
     /// the store's history in a pass of its own). For exporters that write the trend.
     public func rows(withTrend trend: Bool) -> ReportRows { ReportRows(report: self, trend: trend) }
 
+    /// As ``rows(withTrend:)``, for exporters that do not show some fields: the store may leave them out of the
+    /// rows' values (`nil`), and then neither reads nor builds them. The aggregates need status, Reifegrad and
+    /// solution; leave those in when ``summary()`` is used.
+    package func rows(withTrend trend: Bool, omitting: Set<RecordField>) -> ReportRows {
+        ReportRows(report: self, trend: trend, omitting: omitting)
+    }
+
     /// The aggregates: those of the last complete pass, or a pass run now.
     /// - Throws: the error that ended a pass early (a failing disk, for one).
     public func summary() throws -> ReportSummary {

@@ -24,13 +24,14 @@ public final class ReportRows: Sequence, IteratorProtocol {
     private var chunk: [CompactRow] = []
     private var completed = false
 
-    /// A pass; with `trend`, the pass also counts the report's trend (see ``Report/rows(withTrend:)``).
-    init(report: Report, trend: Bool = false) {
+    /// A pass; with `trend`, the pass also counts the report's trend (see ``Report/rows(withTrend:)``); the rows'
+    /// values may lack the fields in `omitting` (see ``Report/rows(withTrend:omitting:)``).
+    init(report: Report, trend: Bool = false, omitting: Set<RecordField> = []) {
         self.report = report
         // The trend's own reads (the units above the scope) come before the cursor opens.
         var counter: TrendCounter?
         if trend { counter = try? TrendCounter(report: report) }  // on an error trend() reads again and throws it
-        let merger = RowMerger(report: report, trend: counter)
+        let merger = RowMerger(report: report, trend: counter, omitting: omitting)
         self.merger = merger
         aggregator = ReportAggregator(report: report)
         regions = merger.regions
@@ -91,6 +92,39 @@ public final class ReportRows: Sequence, IteratorProtocol {
     /// The catalogue's services, by the positions ``RowView/service`` refers to.
     package var serviceList: [OZGService] { services }
 
+    /// Counts every remaining row in the aggregates without handing any out: for exporters that write only
+    /// aggregates (``summary()``, ``unitTally``, the trend), which then build no ``RowView`` per row.
+    package func aggregateRemaining() {
+        while true {
+            while let compact = chunk.popLast() {
+                if compact.reporting { aggregator.add(compact, services: services) } else { aggregator.addHigherLevel(compact) }
+            }
+            guard receiveChunk() else { return }
+        }
+    }
+
+    /// Takes the next chunk from the producer; at the end, records the pass's outcome in the report and returns
+    /// `false`.
+    private func receiveChunk() -> Bool {
+        guard let next = try? channel.receive() else {
+            producer?.wait()
+            if !completed {
+                completed = true
+                if let failure = merger.failure {
+                    report.fail(failure)
+                } else if merger.isComplete {
+                    report.finish(
+                        aggregator.summary(orphaned: merger.orphaned, higherLevelRows: merger.higherLevelRows),
+                        trend: merger.trend?.result())
+                }
+            }
+            return false
+        }
+        chunk = next
+        chunk.reverse()
+        return true
+    }
+
     /// The next row as positions and values, without building a ``ReportRow`` (for the built-in exporters,
     /// which format from cached encodings of regions and services; counted in the aggregates like `next()`).
     package func nextView() -> RowView? {
@@ -103,22 +137,7 @@ public final class ReportRows: Sequence, IteratorProtocol {
                     return RowView(compact: compact, provenance: info)
                 }
             }
-            guard let next = try? channel.receive() else {
-                producer?.wait()
-                if !completed {
-                    completed = true
-                    if let failure = merger.failure {
-                        report.fail(failure)
-                    } else if merger.isComplete {
-                        report.finish(
-                            aggregator.summary(orphaned: merger.orphaned, higherLevelRows: merger.higherLevelRows),
-                            trend: merger.trend?.result())
-                    }
-                }
-                return nil
-            }
-            chunk = next
-            chunk.reverse()
+            guard receiveChunk() else { return nil }
         }
     }
 }

@@ -21,8 +21,7 @@ final class RowProducer: @unchecked Sendable {
         defer { done.signal() }
         var chunk: [CompactRow] = []
         chunk.reserveCapacity(Self.chunkSize)
-        while let row = merger.next() {
-            chunk.append(row)
+        while merger.next(into: &chunk) {
             if chunk.count == Self.chunkSize {
                 do { try channel.send(chunk) } catch { return }  // the reading side stopped
                 chunk.removeAll(keepingCapacity: true)

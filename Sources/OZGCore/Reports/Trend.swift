@@ -434,15 +434,27 @@ struct TrendBuilder {
     }
 
     /// Adds one pair's own line (and its correction of the higher-level term).
+    ///
+    /// Walks the line's steps in place (no arrays of segments: this runs once per pair, six million times in a
+    /// national report, and the three arrays it used to build were most of the counting's cost).
     private mutating func flush(_ line: [Step], unit: Int, service: Int32) {
-        for range in segments(line, where: { $0 == Self.isOnline }) { Self.add(1, over: range, to: &online) }
-        for range in segments(line, where: { $0 == Self.isNotApplicable }) { Self.add(1, over: range, to: &notApplicable) }
         let chain = chainOf[unit]
-        guard chain >= 0, let above = chains[chain][service] else { return }
-        for own in segments(line, where: { $0 == Self.isOnline || $0 == Self.isNotApplicable }) {
+        let above = chain >= 0 ? chains[chain][service] : nil
+        for offset in line.indices {
+            let state = line[offset].state
+            guard state == Self.isOnline || state == Self.isNotApplicable else { continue }
+            let start = line[offset].month
+            let end = offset + 1 < line.count ? line[offset + 1].month : count
+            guard start < end else { continue }
+            if state == Self.isOnline {
+                Self.add(1, over: start..<end, to: &online)
+            } else {
+                Self.add(1, over: start..<end, to: &notApplicable)
+            }
+            guard let above else { continue }
             for range in above {
-                let low = max(own.lowerBound, range.lowerBound)
-                let high = min(own.upperBound, range.upperBound)
+                let low = max(start, range.lowerBound)
+                let high = min(end, range.upperBound)
                 if low < high { Self.add(-1, over: low..<high, to: &higher) }
             }
         }

@@ -143,12 +143,17 @@ class StoreReader<Reader: BackendReader>: TrackingReader {
     }
 
     func records(prefix: String?, asOf: Date?) throws -> any RecordCursor {
+        try records(prefix: prefix, asOf: asOf, omitting: [])
+    }
+
+    func records(prefix: String?, asOf: Date?, omitting: Set<RecordField>) throws -> any RecordCursor {
         try prepareRead()
         // Everything the backend needs happens here, on the caller's thread: a report may step the cursor from a
         // thread of its own (see ReportRows).
         let timeline = try timeline
         let bound = timeline.bound(atOrBefore: asOf)
-        let selection = VersionSelection(regions: prefix.map { .prefix($0) } ?? .all, maxBatch: bound == .max ? nil : bound)
+        let selection = VersionSelection(
+            regions: prefix.map { .prefix($0) } ?? .all, maxBatch: bound == .max ? nil : bound, omitting: omitting)
         return NewestVersionCursor(try backend.versions(selection), provenance: timeline.byID)
     }
 
@@ -228,7 +233,9 @@ public final class NewestVersionCursor<Stream: VersionStream>: RecordCursor {
                 break
             }
             everyVersion?(version)
-            if let previous = pending, previous.key != version.key {
+            // The pending version is moved out, not copied (a copy retains and releases its texts).
+            if let key = pending?.key, key != version.key {
+                let previous = pending.take()
                 pending = version
                 return previous
             }
@@ -266,6 +273,16 @@ protocol VersionHistoryCursor: AnyObject {
 extension NewestVersionCursor: VersionHistoryCursor {
     func observeEveryVersion(_ body: @escaping (StoredVersion) -> Void) { everyVersion = body }
 }
+
+/// A reader that can leave out fields its caller does not need (``VersionSelection/omitting``): a report that
+/// shows only aggregates (the HTML page of many units) reads no URLs, notes or dates. Readers that cannot simply
+/// do not conform; the report then reads every field, as before.
+protocol FieldSelectingReader: TrackingReader {
+    /// As ``TrackingReader/records(prefix:asOf:)``; the cursor's versions may have `nil` in the omitted fields.
+    func records(prefix: String?, asOf: Date?, omitting: Set<RecordField>) throws -> any RecordCursor
+}
+
+extension StoreReader: FieldSelectingReader {}
 
 // MARK: - Writing
 

@@ -83,11 +83,16 @@ public struct VersionSelection: Sendable, Hashable {
     /// Only versions of batches up to this id (inclusive), when given. A backend may skip later versions
     /// before decoding them (an as-of read of a long history then decodes only what it uses).
     public var maxBatch: Int?
+    /// Fields the reader does not need. A backend may leave them `nil` in the versions it streams (SQLite does,
+    /// for the optional ones: it then neither reads nor builds their texts); it may also read them as always.
+    /// Status, key and batch are always read.
+    public var omitting: Set<RecordField>
 
-    public init(regions: Regions, service: OZGID? = nil, maxBatch: Int? = nil) {
+    public init(regions: Regions, service: OZGID? = nil, maxBatch: Int? = nil, omitting: Set<RecordField> = []) {
         self.regions = regions
         self.service = service
         self.maxBatch = maxBatch
+        self.omitting = omitting
     }
 }
 

@@ -89,8 +89,19 @@ public class SQLiteReader: BackendReader {
         return try decode(statement)
     }
 
+    /// The version columns (in ``versionColumns`` order) with `NULL` in place of the omitted optional ones.
+    static func versionColumns(omitting omitted: Set<RecordField>) -> String {
+        guard !omitted.isEmpty else { return versionColumns }
+        let optional: [(RecordField, String)] = [
+            (.maturity, "maturity"), (.maturityModel, "maturity_model"), (.planned, "planned"),
+            (.onlineSince, "online_since"), (.url, "url"), (.solution, "solution"), (.note, "note"),
+        ]
+        let columns = optional.map { omitted.contains($0.0) ? "NULL" : $0.1 }
+        return (["region", "ozg_id", "batch", "status"] + columns).joined(separator: ", ")
+    }
+
     public func versions(_ selection: VersionSelection) throws -> SQLiteVersionStream {
-        var sql = "SELECT \(Self.versionColumns) FROM record_version"
+        var sql = "SELECT \(Self.versionColumns(omitting: selection.omitting)) FROM record_version"
         let range: Range<Int>?
         switch selection.regions {
         case .all:
