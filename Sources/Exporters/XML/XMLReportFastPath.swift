@@ -20,7 +20,7 @@
 /// with its unit's key, its attributes and the text of `url`, `loesung` and `notiz`, with their lines.
 struct XMLReportFastPath {
     /// The entries of a document the fast path accepted, in document order; `nil` when it did not accept it.
-    static func entries(_ bytes: UnsafeBufferPointer<UInt8>) -> [XMLEntry]? {
+    static func entries(_ bytes: UnsafeBufferPointer<UInt8>) -> FastEntries? {
         var scanner = Scanner(bytes: bytes)
         defer { scanner.deallocate() }
         return scanner.document() ? scanner.entries : nil
@@ -295,21 +295,19 @@ extension XMLReportFastPath {
         let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
         var line = 1
-        var entries: [XMLEntry] = []
+        var entries = FastEntries()
         private var stack: [Frame] = []
         /// The value of the current attribute or the text of the current simple element: a span of the input
         /// when it needs no decoding (the usual case), else ``decoded``.
         private var value = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         /// Decoded values (references replaced, attribute white space normalised).
         private var decoded = DecodeBuffer()
-        private var entry = XMLEntry()
         private var unitNumber = -1
-        private var unitKey: String?
-        private var unitLine = 0
+        /// The key of the current unit, kept in ``entries``' arena once for all its entries.
+        private var unitKey: FastEntries.Span?
 
         init(bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
-            entries.reserveCapacity(1_024)
         }
 
         func deallocate() { decoded.deallocate() }
@@ -394,16 +392,17 @@ extension XMLReportFastPath {
             switch declaration.role {
             case .unit:
                 unitNumber += 1
-                unitLine = startLine
                 unitKey = nil
             case .entry:
-                entry.reset(line: startLine, unit: unitNumber)
-                if let unitKey { entry.set(.region, unitKey, line: unitLine) }
+                entries.begin(line: startLine, unit: unitNumber)
+                if let unitKey { entries.set(.region, unitKey) }
             default:
                 break
             }
             // Attributes.
             var seen: UInt64 = 0
+            /// Where the next attribute is looked for first: ozgtrack writes them in the order of the declaration.
+            var expected = 0
             var namespaceDeclared = false
             var isEmpty = false
             while true {
@@ -433,9 +432,8 @@ extension XMLReportFastPath {
                     namespaceDeclared = true
                     continue
                 }
-                guard let index = declaration.attributes.firstIndex(where: { equals(attributeStart, attributeCount, $0.name) }) else {
-                    return false
-                }
+                guard let index = attribute(attributeStart, attributeCount, of: declaration, from: expected) else { return false }
+                expected = index + 1
                 let bit: UInt64 = 1 << UInt64(index)
                 guard seen & bit == 0 else { return false }
                 seen |= bit
@@ -443,8 +441,8 @@ extension XMLReportFastPath {
                 guard Self.isValid(value, attribute.type) else { return false }
                 if let field = attribute.field {
                     switch declaration.role {
-                    case .unit: unitKey = String(decoding: value, as: UTF8.self)
-                    case .entry: entry.set(field, String(decoding: value, as: UTF8.self), line: startLine)
+                    case .unit: unitKey = entries.keep(value, line: startLine)
+                    case .entry: entries.set(field, entries.keep(value, line: startLine))
                     default: break
                     }
                 }
@@ -465,7 +463,7 @@ extension XMLReportFastPath {
                 }
                 guard Self.isValid(value, type) else { return false }
                 if case .field(let field) = declaration.role {
-                    entry.set(field, String(decoding: value, as: UTF8.self), line: startLine)
+                    entries.set(field, entries.keep(value, line: startLine))
                 }
             case .sequence(let particles):
                 stack.append(Frame(element: declaration, nameStart: nameStart, nameCount: nameCount, line: startLine))
@@ -480,12 +478,23 @@ extension XMLReportFastPath {
                     guard endTag(nameStart, nameCount) else { return false }
                 }
                 guard let frame = stack.popLast(), Self.isComplete(frame, particles) else { return false }
-                if case .entry = declaration.role { entries.append(entry) }
             }
             return true
         }
 
         static let xmlns = Array("xmlns".utf8)
+
+        /// The index of the attribute named so among the declaration's, looked for from `first` on, then before.
+        private func attribute(_ start: Int, _ count: Int, of declaration: FastElement, from first: Int) -> Int? {
+            let attributes = declaration.attributes
+            var index = first
+            for _ in 0..<attributes.count {
+                if index >= attributes.count { index = 0 }
+                if equals(start, count, attributes[index].name) { return index }
+                index += 1
+            }
+            return nil
+        }
 
         /// The declaration of the child named so in the open element's sequence; advances the sequence.
         private mutating func child(_ start: Int, _ count: Int) -> FastElement? {
