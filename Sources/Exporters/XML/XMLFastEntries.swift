@@ -81,10 +81,12 @@ struct FastEntries: Sendable {
 }
 
 /// A reusable read buffer for the files of one thread (a Gemeinde report is about 350 KB: allocating, zeroing
-/// and faulting in a new one per file cost a tenth of the look-ahead thread).
+/// and faulting in a new one per file cost a tenth of the look-ahead thread), with what the fast path
+/// remembers between them.
 final class ReadBuffer {
     private(set) var base: UnsafeMutableRawPointer
     private(set) var capacity: Int
+    let memory = XMLReportFastPath.Memory()
 
     init(capacity: Int = 1 << 20) {
         self.capacity = capacity

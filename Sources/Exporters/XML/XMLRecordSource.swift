@@ -117,7 +117,7 @@ public struct XMLRecordSource: RecordSource {
             return read(descriptor, base + size, 1) == 0
         }()
         guard complete else { return nil }
-        return XMLReportFastPath.entries(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: size))
+        return XMLReportFastPath.entries(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: size), memory: buffer.memory)
     }
 
     /// Whether the import reads the file at `path` with ``XMLReportFastPath`` rather than libxml2 (for tests).
