@@ -417,7 +417,7 @@ struct AnalysisTests {
     func duplicateDetectorManyFiles() throws {
         var detector = DuplicateDetector()
         func key(_ gemeinde: Int, _ service: Int) throws -> RecordKey {
-            RecordKey(region: try RegionKey(String(8_000_000 + gemeinde)), service: try #require(OZGID(value: service)))
+            RecordKey(region: try RegionKey("08" + String(100_000 + gemeinde)), service: try #require(OZGID(value: service)))
         }
         for gemeinde in 0..<1_000 {
             for service in 0..<3 {
