@@ -145,6 +145,67 @@ struct XMLCollectionTests {
         try expectSameReading(path)
     }
 
+    /// Changes that keep a report in the fast path's form but make entries other than the plain case (unknown
+    /// keys, a Reifegrad without its model …): the reading stage hands those to the validator's messages.
+    static let unusualEntries: [(String, @Sendable (String) -> String)] = [
+        ("an OZG-ID the catalogue does not know", { $0.replacingOccurrences(of: "<eintrag ozgId=\"10002\"", with: "<eintrag ozgId=\"99999\"") }),
+        ("a region the registry does not know", {
+            $0.replacingOccurrences(of: "<einheit regionalschluessel=\"08115003\"", with: "<einheit regionalschluessel=\"08115999\"")
+        }),
+        ("a Reifegrad without its model", { $0.replacingOccurrences(of: "reifegrad=\"6\" modell=\"2\"", with: "reifegrad=\"6\"") }),
+        ("a model without a Reifegrad", { $0.replacingOccurrences(of: "reifegrad=\"6\" modell=\"2\"", with: "modell=\"2\"") }),
+        ("a Reifegrad beyond its model", { $0.replacingOccurrences(of: "reifegrad=\"6\" modell=\"2\"", with: "reifegrad=\"6\" modell=\"1\"") }),
+        ("an untracked entry with values", {
+            $0.replacingOccurrences(of: "<eintrag ozgId=\"10000\" status=\"online\"", with: "<eintrag ozgId=\"10000\"")
+        }),
+    ]
+
+    @Test(
+        "entries the fast path reads that are not the plain case give the same rows, skips and messages as libxml2",
+        arguments: unusualEntries, [false, true])
+    func unusualEntriesOnTheFastPath(_ change: (String, @Sendable (String) -> String), skipUnknown: Bool) throws {
+        let source = try filledSource()
+        let original = try source.exportXML(try reproducible("08115003", provenance: true))
+        let text = change.1(original)
+        #expect(text != original, "\(change.0)")
+        let path = try source.file("report.xml", text)
+        #expect(XMLRecordSource.takesFastPath(path), "\(change.0)")
+        try expectSameReading(path, skipUnknown: skipUnknown)
+    }
+
+    @Test("reports read ahead on one thread, which compares a known service list instead of checking it, read as libxml2 reads them")
+    func readAhead() throws {
+        let source = try filledSource()
+        var paths = try reports(from: source)
+        // A service list other than the one before it (checked, then remembered) …
+        let first = try String(contentsOfFile: paths[1], encoding: .utf8)
+        let renamed = first.replacingOccurrences(of: "bezeichnung=\"Elterngeld\"", with: "bezeichnung=\"Elterngeld &amp; mehr\"")
+        #expect(renamed != first)
+        paths[1] = try source.file("renamed.xml", renamed)
+        // … and a report with the usual list that is bad further on: the fast path leaves it to libxml2.
+        let last = try String(contentsOfFile: paths[3], encoding: .utf8)
+        let bad = last.replacingOccurrences(of: "status=\"in_progress\"", with: "status=\"in_progres\"")
+        #expect(bad != last)
+        paths[3] = try source.file("bad.xml", bad)
+        #expect(paths.map { XMLRecordSource.takesFastPath($0) } == [true, true, true, false])
+
+        let lookAhead = XMLLookAhead(paths: paths)
+        for path in paths {
+            let ahead = try readAll(XMLRecordSource(path: path, validator: RecordValidator(catalogue: builtIn), lookAhead: lookAhead))
+            var streamed: (rows: [ImportRow], errors: [InputError]) = ([], [])
+            try XMLRecordSource(path: path, validator: RecordValidator(catalogue: builtIn)).forEachRow(
+                bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            ) { result in
+                switch result {
+                case .success(let row): streamed.rows.append(row)
+                case .failure(let error): streamed.errors.append(error)
+                }
+            }
+            #expect(ahead.rows == streamed.rows, "\(path)")
+            #expect(ahead.errors == streamed.errors, "\(path)")
+        }
+    }
+
     @Test("the fixtures and the fuzz corpus read the same with and without the fast path")
     func corpus() throws {
         var paths: [String] = []
@@ -160,10 +221,11 @@ struct XMLCollectionTests {
 
     /// Reading `path` as the import does (fast path when it takes the file) gives the same rows, row errors and
     /// refusal as reading its bytes with libxml2.
-    private func expectSameReading(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let validator = RecordValidator(catalogue: builtIn)
+    private func expectSameReading(_ path: String, skipUnknown: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let validator = RecordValidator(catalogue: builtIn, skipUnknown: skipUnknown)
         let imported = Result { try readAll(XMLRecordSource(path: path, validator: validator)) }
-        let source = XMLRecordSource(path: path, validator: RecordValidator(catalogue: builtIn))
+        let streamingValidator = RecordValidator(catalogue: builtIn, skipUnknown: skipUnknown)
+        let source = XMLRecordSource(path: path, validator: streamingValidator)
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         let streamed = Result { () throws -> (rows: [ImportRow], errors: [InputError]) in
             var rows: [ImportRow] = []
@@ -176,6 +238,7 @@ struct XMLCollectionTests {
             }
             return (rows, errors)
         }
+        #expect(validator.warnings == streamingValidator.warnings, "\(path)", sourceLocation: sourceLocation)
         switch (imported, streamed) {
         case (.success(let a), .success(let b)):
             #expect(a.rows == b.rows, "\(path)", sourceLocation: sourceLocation)

@@ -412,4 +412,28 @@ struct AnalysisTests {
         #expect(detector.insert(try key("08", 10001), file: "b", line: 10)?.line == 4)
         #expect(detector.insert(try key("081110000", 10000), file: "b", line: 11) == nil)
     }
+
+    @Test("the duplicate detector names the first file and line among a thousand files (the ministry's collection)")
+    func duplicateDetectorManyFiles() throws {
+        var detector = DuplicateDetector()
+        func key(_ gemeinde: Int, _ service: Int) throws -> RecordKey {
+            RecordKey(region: try RegionKey("08" + String(100_000 + gemeinde)), service: try #require(OZGID(value: service)))
+        }
+        for gemeinde in 0..<1_000 {
+            for service in 0..<3 {
+                #expect(detector.insert(try key(gemeinde, 10000 + service), file: "\(gemeinde).xml", line: 10 + service) == nil)
+            }
+        }
+        // Repeats of sorted keys, of the first, a middle and the last file.
+        for gemeinde in [0, 600, 999] {
+            let first = try #require(detector.insert(try key(gemeinde, 10001), file: "again.xml", line: 5))
+            #expect(first.file == "\(gemeinde).xml")
+            #expect(first.line == 11)
+        }
+        // A key out of order (kept aside) from a file beyond the 255th, then its repeat.
+        #expect(detector.insert(try key(700, 10005), file: "late.xml", line: 7) == nil)
+        let first = try #require(detector.insert(try key(700, 10005), file: "later.xml", line: 8))
+        #expect(first.file == "late.xml")
+        #expect(first.line == 7)
+    }
 }

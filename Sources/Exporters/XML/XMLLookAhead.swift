@@ -18,7 +18,7 @@ public final class XMLLookAhead: Sendable {
     /// One file read ahead: its path, and its entries when the fast path took it.
     struct Result: Sendable {
         let path: String
-        let entries: [XMLEntry]?
+        let entries: FastEntries?
     }
 
     /// Starts reading `paths` in this order.
@@ -27,9 +27,10 @@ public final class XMLLookAhead: Sendable {
         let channel = BoundedChannel<Result>(capacity: Self.depth)
         self.channel = channel
         Thread.detachNewThread {
+            let buffer = ReadBuffer()
             for path in paths {
                 guard !channel.isCancelled else { break }
-                let entries = XMLRecordSource.fastEntries(path: path, maxBytes: maxBytes)
+                let entries = XMLRecordSource.fastEntries(path: path, maxBytes: maxBytes, buffer: buffer)
                 do {
                     try channel.send(Result(path: path, entries: entries))
                 } catch {
@@ -44,7 +45,7 @@ public final class XMLLookAhead: Sendable {
 
     /// The fast path's entries of `path` if it is the next file read ahead and the fast path took it; `nil` when
     /// the caller must read the file itself. Asking out of order stops the look-ahead.
-    func entries(for path: String) -> [XMLEntry]? {
+    func entries(for path: String) -> FastEntries? {
         guard let next = try? channel.receive() else { return nil }
         guard next.path == path else {
             channel.cancel()

@@ -95,7 +95,7 @@ public struct XMLRecordSource: RecordSource {
     /// take it: not a regular file, larger than ``XMLReportFastPath/maxBytes`` or `maxBytes`, unreadable, or
     /// outside the narrow form the fast path accepts. The caller then reads it with libxml2, which reports
     /// whatever is wrong with it exactly as before.
-    static func fastEntries(path: String, maxBytes: Int) -> [XMLEntry]? {
+    static func fastEntries(path: String, maxBytes: Int, buffer: ReadBuffer = ReadBuffer(capacity: 0)) -> FastEntries? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { _ = close(descriptor) }
@@ -103,9 +103,9 @@ public struct XMLRecordSource: RecordSource {
         guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
         let size = Int(status.st_size)
         guard size <= min(maxBytes, XMLReportFastPath.maxBytes) else { return nil }
-        var bytes = [UInt8](repeating: 0, count: size)
-        let complete = bytes.withUnsafeMutableBytes { buffer -> Bool in
-            guard let base = buffer.baseAddress else { return size == 0 }
+        buffer.reserve(size + 1)
+        let base = buffer.base
+        let complete = { () -> Bool in
             var done = 0
             while done < size {
                 let count = read(descriptor, base + done, size - done)
@@ -114,11 +114,10 @@ public struct XMLRecordSource: RecordSource {
                 done += count
             }
             // The file must not have grown meanwhile (libxml2 then reads it as it is).
-            var probe: UInt8 = 0
-            return read(descriptor, &probe, 1) == 0
-        }
+            return read(descriptor, base + size, 1) == 0
+        }()
         guard complete else { return nil }
-        return bytes.withUnsafeBufferPointer { XMLReportFastPath.entries($0) }
+        return XMLReportFastPath.entries(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: size), memory: buffer.memory)
     }
 
     /// Whether the import reads the file at `path` with ``XMLReportFastPath`` rather than libxml2 (for tests).
@@ -140,12 +139,14 @@ public struct XMLRecordSource: RecordSource {
     }
 
     /// The rows of the entries of a document the fast path accepted (a valid document: no schema messages).
-    private func forEachRow(of entries: [XMLEntry], file: String, _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
+    private func forEachRow(of entries: FastEntries, file: String, _ body: (Result<ImportRow, InputError>) throws -> Void) throws {
         /// The unit whose key was refused: its further entries are passed over without repeating the error.
-        var refusedUnit: Int?
-        for entry in entries where entry.unit != refusedUnit {
-            guard let result = makeRow(entry, file: file) else { continue }
-            if case .failure(let error) = result, error.field == XMLEntry.Field.region.elementName { refusedUnit = entry.unit }
+        var refusedUnit: Int32?
+        var rows = FastRows(source: self, entries: entries, file: file)
+        for index in 0..<entries.count {
+            let unit = entries.heads[index].unit
+            guard unit != refusedUnit, let result = rows.row(index) else { continue }
+            if case .failure(let error) = result, error.field == XMLEntry.Field.region.elementName { refusedUnit = unit }
             try body(result)
         }
     }

@@ -152,13 +152,22 @@ public final class RecordValidator {
 /// Keys are packed into 64-bit integers (``PackedRegionKey`` and the OZG-ID), which order like the keys. While
 /// rows arrive in key order (as in a dump), they are appended to a sorted array and found by binary search; rows
 /// out of order go to a hash table. A national import of six million sorted rows so needs about 70 MB instead of
-/// the 400 MB a set of `RecordKey`s would take.
+/// the 400 MB a set of `RecordKey`s would take. The file of a sorted key is kept once per run of keys from one
+/// file, so that the ministry's collection (10,751 files, one per Gemeinde) needs no more.
 struct DuplicateDetector {
     private var sortedKeys: [UInt64] = []
-    private var sortedRefs: [UInt32] = []
+    /// The line of each sorted key (`UInt32.max`: the line is in ``longLines``).
+    private var sortedLines: [UInt32] = []
+    /// Where the sorted keys of one file begin: `sortedKeys[i]` comes from the file of the last run starting at
+    /// or before `i`.
+    private var runs: [(start: Int, file: Int)] = []
+    private var longLines: [Int: Int] = [:]
     private var others: [UInt64: UInt32] = [:]
     private var references: [(file: String, line: Int)] = []
+    private var files: [String] = []
     private var fileIndex: [String: Int] = [:]
+    /// The file of the row before (rows come file by file: no hashing of its name per row).
+    private var lastFile: (name: String, index: Int)?
 
     /// Packs a record key: its packed region key (below 2³⁴) and the OZG-ID (below 2¹⁷).
     static func pack(_ key: RecordKey) -> UInt64 {
@@ -168,16 +177,36 @@ struct DuplicateDetector {
     /// Notes `key` at `file:line`; returns where it was seen first if it is a repeat.
     mutating func insert(_ key: RecordKey, file: String, line: Int) -> (file: String, line: Int)? {
         let packed = Self.pack(key)
-        let reference = reference(file: file, line: line)
+        let index = index(of: file)
         if let last = sortedKeys.last, packed <= last {
-            if let position = find(packed) { return resolve(sortedRefs[position]) }
+            if let position = find(packed) { return sortedPlace(position) }
             if let existing = others[packed] { return resolve(existing) }
-            others[packed] = reference
+            others[packed] = reference(file: index, line: line)
             return nil
         }
+        if runs.last?.file != index { runs.append((sortedKeys.count, index)) }
+        if line < Int(UInt32.max) {
+            sortedLines.append(UInt32(line))
+        } else {
+            longLines[sortedLines.count] = line
+            sortedLines.append(UInt32.max)
+        }
         sortedKeys.append(packed)
-        sortedRefs.append(reference)
         return nil
+    }
+
+    private mutating func index(of file: String) -> Int {
+        if let lastFile, lastFile.name == file { return lastFile.index }
+        let index: Int
+        if let known = fileIndex[file] {
+            index = known
+        } else {
+            index = files.count
+            files.append(file)
+            fileIndex[file] = index
+        }
+        lastFile = (file, index)
+        return index
     }
 
     private func find(_ packed: UInt64) -> Int? {
@@ -190,24 +219,28 @@ struct DuplicateDetector {
         return low < sortedKeys.count && sortedKeys[low] == packed ? low : nil
     }
 
-    /// Lines are stored as 24 bits with an 8-bit file number where they fit; others are kept aside.
-    private mutating func reference(file: String, line: Int) -> UInt32 {
-        let index: Int
-        if let known = fileIndex[file] {
-            index = known
-        } else {
-            index = fileIndex.count
-            fileIndex[file] = index
+    /// The file and line of the sorted key at `position`.
+    private func sortedPlace(_ position: Int) -> (file: String, line: Int) {
+        var low = 0
+        var high = runs.count
+        while low < high {
+            let middle = (low + high) / 2
+            if runs[middle].start <= position { low = middle + 1 } else { high = middle }
         }
+        let line = sortedLines[position] == UInt32.max ? longLines[position, default: 0] : Int(sortedLines[position])
+        return (files[runs[low - 1].file], line)
+    }
+
+    /// Lines of keys out of order are stored as 24 bits with an 8-bit file number where they fit; others are
+    /// kept aside.
+    private mutating func reference(file index: Int, line: Int) -> UInt32 {
         if index < 255 && line < 1 << 24 { return UInt32(index) << 24 | UInt32(line) }
-        references.append((file, line))
+        references.append((files[index], line))
         return UInt32(0xFF00_0000) | UInt32(references.count - 1)
     }
 
     private func resolve(_ reference: UInt32) -> (file: String, line: Int) {
         if reference >> 24 == 0xFF { return references[Int(reference & 0xFF_FFFF)] }
-        let index = Int(reference >> 24)
-        let file = fileIndex.first { $0.value == index }?.key ?? ""
-        return (file, Int(reference & 0xFF_FFFF))
+        return (files[Int(reference >> 24)], Int(reference & 0xFF_FFFF))
     }
 }
