@@ -97,12 +97,12 @@ struct PostgresFaultTests {
         }
     }
 
-    /// The indexes and their definitions of the store's version table.
+    /// The indexes and their definitions (without the schema's name) of the store's version table.
     static func indexes(of store: TestStore) throws -> String {
         let schema = URLComponents(string: store.location)?.queryItems?.first { $0.name == "schema" }?.value ?? ""
         return try PostgresServer.psql(
-            "SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = '\(schema)' "
-                + "AND tablename = 'record_version' ORDER BY 1")
+            "SELECT indexname || ': ' || replace(indexdef, ' ON ' || schemaname || '.', ' ON ') FROM pg_indexes "
+                + "WHERE schemaname = '\(schema)' AND tablename = 'record_version' ORDER BY 1")
     }
 
     @Test("the server stopped mid-import: one clear message, exit 2, nothing committed")
