@@ -60,6 +60,60 @@ struct PostgresFaultTests {
         }
     }
 
+    @Test("an import into an empty store killed (SIGKILL) mid-load leaves it as before or after, with its indexes, and unlocked")
+    func killedBulkImport() throws {
+        _ = try PostgresServer.requireURL()
+        try withTemporaryDirectory { directory in
+            // A whole Land (about 613,000 rows, far more than one COPY page): the store drops its key index for the
+            // load and builds it again at the end, all inside the import's transaction.
+            let data = directory.appendingPathComponent("data")
+            let generated = try ozgtrack(["bench-data", "--output", data.path, "--within", "08"], in: directory)
+            #expect(generated.status == 0, "\(generated.stderr)")
+            let file = data.appendingPathComponent("national.csv")
+            let complete = try TestStore(.postgres, in: directory)
+            #expect(try ozgtrack(complete.args(["init"]), in: directory).status == 0)
+            let indexes = try Self.indexes(of: complete)
+            #expect(indexes.contains("record_version_pkey"), "\(indexes)")
+            let empty = try ozgtrack(complete.args(["dump"]), in: directory).stdout.split(separator: "\n").count
+            let started = Date()
+            let imported = try ozgtrack(complete.args(["import", file.path]), in: directory)
+            let duration = elapsed(since: started)
+            #expect(imported.status == 0, "\(imported.stderr)")
+            #expect(try Self.indexes(of: complete) == indexes)
+            // The dumps differ in the import's time only: the line count tells before from after.
+            let full = try ozgtrack(complete.args(["dump"]), in: directory).stdout.split(separator: "\n").count
+            #expect(full > empty)
+
+            var outcomes: [String] = []
+            for point in [0.2, 0.5, 0.8] {
+                let trial = try TestStore(.postgres, in: directory)
+                #expect(try ozgtrack(trial.args(["init"]), in: directory).status == 0)
+                let child = try Child.start(trial.args(["import", file.path]), in: directory)
+                Thread.sleep(forTimeInterval: duration * point)
+                child.kill()
+                let dump = try ozgtrack(trial.args(["dump"]), in: directory)
+                #expect(dump.status == 0, "kill at \(point): \(dump.stderr)")
+                let lines = dump.stdout.split(separator: "\n").count
+                let state = lines == empty ? "before" : lines == full ? "after" : "PART"
+                #expect(state != "PART", "kill at \(point) of \(duration) s left a partial import (\(lines) lines)")
+                outcomes.append(state)
+                #expect(try Self.indexes(of: trial) == indexes, "kill at \(point)")
+                // The killed session's locks are gone: the next writer is not blocked.
+                let next = try ozgtrack(trial.args(["set", "08111000", "10002", "--status", "online"]), in: directory)
+                #expect(next.status == 0, "after kill at \(point): \(next.stderr)")
+            }
+            #expect(outcomes.contains("before"), "\(outcomes)")
+        }
+    }
+
+    /// The indexes and their definitions (without the schema's name) of the store's version table.
+    static func indexes(of store: TestStore) throws -> String {
+        let schema = URLComponents(string: store.location)?.queryItems?.first { $0.name == "schema" }?.value ?? ""
+        return try PostgresServer.psql(
+            "SELECT indexname || ': ' || replace(indexdef, ' ON ' || schemaname || '.', ' ON ') FROM pg_indexes "
+                + "WHERE schemaname = '\(schema)' AND tablename = 'record_version' ORDER BY 1")
+    }
+
     @Test("the server stopped mid-import: one clear message, exit 2, nothing committed")
     func serverStoppedMidImport() throws {
         _ = try PostgresServer.requireURL()

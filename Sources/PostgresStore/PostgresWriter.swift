@@ -1,0 +1,368 @@
+public import OZGCore
+import PostgresNIO
+
+/// Reads and appends inside one write transaction (inside ``PostgresBackend/write(_:)``).
+///
+/// Appended versions are collected as COPY text and sent in pages of ``pageBytes`` straight into `record_version`,
+/// one page on its way while the next is collected. A read of a key whose versions are not yet known to be in the
+/// table (collected, or on their way) waits for them first.
+///
+/// **Bulk loads into an empty store** (the national first import, `db copy`): when the first full page is sent and
+/// the store holds no version yet, the writer drops `record_version`'s indexes inside its transaction and builds
+/// them again in ``finish()``, after the last page: building an index once over sorted data costs a fraction of
+/// maintaining it row by row (see docs/performance.md, "PostgreSQL backend"). Everything stays in the one
+/// transaction, so a killed client or a failed import leaves the table and its indexes as they were. Dropping the
+/// indexes takes an exclusive lock on `record_version` until the commit, so readers of the store wait for the
+/// import instead of seeing the empty store. The writer takes that path only when it gets the lock at once and
+/// may alter the table (its owner): otherwise, and when the transaction reads versions before or after, it keeps
+/// (or at once rebuilds) the indexes and loads through them.
+public final class PostgresWriter: PostgresReader, BackendWriter {
+    /// Versions collected as COPY text, not yet sent.
+    private var pending = ByteBuffer()
+    private var pendingCount = 0
+    /// The packed keys (``packed(_:)``) of the collected versions.
+    private var pendingKeys: [Int] = []
+    /// The versions and keys of the page on its way (sent, not yet known to be in the table).
+    private var inFlight: ResultBox<Void>?
+    /// The page on its way: its buffer takes the next page once the server has it (a fresh 4 MB buffer per page
+    /// cost a page fault and a zeroed page per 4 kB).
+    private var sentPage: ByteBuffer?
+    private var inFlightCount = 0
+    private var inFlightKeys: [Int] = []
+    /// Versions known to be in the table.
+    private var mergedTotal = 0
+    /// The keys and regions of `inFlightKeys` and `pendingKeys`, built only when a read asks (an import into an
+    /// empty store never reads): `nil` when not built; `indexedPending` keys of `pendingKeys` are in it.
+    private var keyIndex: Set<Int>?
+    private var regionIndex: Set<Int> = []
+    private var indexedPending = 0
+
+    /// Whether the bulk-load path was considered (at the first full page).
+    private var bulkConsidered = false
+    /// Whether this transaction read versions (then it keeps the indexes, which its reads need).
+    private var readsVersions = false
+    /// The statements that rebuild the indexes dropped for a bulk load; `nil` when none were dropped.
+    private var deferredIndexes: [String]?
+
+    /// Send collected versions when they reach this many bytes.
+    static let pageBytes = 4 << 20
+    /// The least a bulk load sends before the writer drops the indexes: one full page (below it, keeping them is
+    /// cheaper than building them again).
+    static let bulkThreshold = pageBytes
+    /// `maintenance_work_mem` (in kB) while the dropped indexes are built again, for this transaction only: enough
+    /// for the key sort to stay in memory (about 90 bytes a row on PostgreSQL 15), at least the server's default
+    /// of 64 MB and at most 1 GB. For the national import (6 million versions) an external sort with 256 MB took
+    /// 3.5 s, the sort in memory 2.3 s (on this machine, under load).
+    static func indexBuildMemory(rows: Int) -> Int { min(max(rows / 1024 * 100, 64 << 10), 1 << 20) }
+
+    static func packed(_ key: RecordKey) -> Int { packed(region: PackedRegionKey(key.region).rawValue, service: key.service.value) }
+    static func packed(region: Int, service: Int) -> Int { region << 17 | service }
+
+    override func prepare(for key: RecordKey?) throws {
+        try noteRead()
+        if pendingCount == 0 && inFlightCount == 0 { return }
+        guard let key else { return try merge() }
+        if indexed().contains(Self.packed(key)) { try merge() }
+    }
+
+    override func prepare(region: RegionKey) throws {
+        try noteRead()
+        if pendingCount == 0 && inFlightCount == 0 { return }
+        _ = indexed()
+        if regionIndex.contains(PackedRegionKey(region).rawValue) { try merge() }
+    }
+
+    /// The keys not yet known to be in the table, as a set (brought up to date with the keys collected since).
+    private func indexed() -> Set<Int> {
+        var index: Set<Int>
+        if let keyIndex {
+            index = keyIndex
+            self.keyIndex = nil  // unique while it grows
+        } else {
+            index = Set(minimumCapacity: inFlightKeys.count + pendingKeys.count)
+            regionIndex.removeAll(keepingCapacity: true)
+            for key in inFlightKeys {
+                index.insert(key)
+                regionIndex.insert(key >> 17)
+            }
+            indexedPending = 0
+        }
+        while indexedPending < pendingKeys.count {
+            let key = pendingKeys[indexedPending]
+            index.insert(key)
+            regionIndex.insert(key >> 17)
+            indexedPending += 1
+        }
+        keyIndex = index
+        return index
+    }
+
+    /// A read of versions: the indexes stay (or come back at once) for it.
+    private func noteRead() throws {
+        readsVersions = true
+        if deferredIndexes != nil {
+            try merge()
+            try rebuildIndexes()
+        }
+    }
+
+    public override func hasVersions() throws -> Bool {
+        if pendingCount > 0 || inFlightCount > 0 || mergedTotal > 0 { return true }
+        return try super.hasVersions()
+    }
+
+    public func appendBatch(_ batch: NewBatch) throws -> Int {
+        var binds = PostgresBindings()
+        binds.append(BatchTimeline.milliseconds(batch.at))
+        binds.append(batch.actor)
+        binds.append(batch.source)
+        binds.append(batch.command)
+        let ids = try session.rows(
+            "INSERT INTO \(Schema.quoted(schema)).batch (id, at, actor, source, command) "
+                + "SELECT coalesce(max(id), 0) + 1, $1, $2, $3, $4 FROM \(Schema.quoted(schema)).batch RETURNING id", binds
+        ) { row in Cell.int(row.makeRandomAccess()[0]) ?? 0 }
+        guard let id = ids.first, id > 0 else { throw StoreError("\(session.configuration): the new batch got no id") }
+        return id
+    }
+
+    public func append(_ versions: [StoredVersion]) throws {
+        // The page is a local while rows are written: a stored property would be checked for exclusive access on
+        // every write (swift_beginAccess was 10 % of the national import's client time).
+        var page = ByteBuffer()
+        swap(&page, &pending)
+        let cachedRegion = block?.region
+        let cachedBound = block?.maxBatch ?? 0
+        for version in versions {
+            let region = PackedRegionKey(version.key.region).rawValue
+            CopyText.appendRow(version, region: region, to: &page)
+            pendingKeys.append(Self.packed(region: region, service: version.key.service.value))
+            // The cached region sees its own writes.
+            if let cachedRegion, cachedRegion == version.key.region, version.batch <= cachedBound {
+                block?.versions[version.key.service.value] = version
+            }
+        }
+        swap(&page, &pending)
+        pendingCount += versions.count
+        if pending.readableBytes >= Self.pageBytes { try send(full: true) }
+    }
+
+    /// Sends the collected versions into `record_version` with one COPY, without waiting for it: the caller
+    /// collects the next page while the server takes this one (the COPY before is awaited first).
+    private func send(full: Bool) throws {
+        guard pendingCount > 0 else { return }
+        try awaitSent()
+        if full && !bulkConsidered {
+            bulkConsidered = true
+            if !readsVersions && mergedTotal == 0 && pending.readableBytes >= Self.bulkThreshold { try deferIndexes() }
+        }
+        var next = sentPage ?? ByteBuffer()
+        sentPage = nil
+        inFlight = session.startCopy(into: "record_version", columns: CopyText.columns, pending)
+        sentPage = pending
+        inFlightCount = pendingCount
+        swap(&inFlightKeys, &pendingKeys)
+        pendingKeys.removeAll(keepingCapacity: true)
+        // The index holds the keys of the page that just arrived: rebuilt on the next read.
+        keyIndex = nil
+        indexedPending = 0
+        pendingCount = 0
+        next.clear(minimumCapacity: Self.pageBytes + (64 << 10))
+        pending = next
+    }
+
+    /// Waits for the COPY on its way; rethrows its error.
+    private func awaitSent() throws {
+        guard let box = inFlight else { return }
+        inFlight = nil
+        try box.wait().get()
+        mergedTotal += inFlightCount
+        inFlightCount = 0
+        inFlightKeys.removeAll(keepingCapacity: true)
+        keyIndex = nil
+    }
+
+    /// Sends what is collected and waits until every version sent is in the table (visible to this
+    /// transaction's reads).
+    private func merge() throws {
+        try send(full: false)
+        try awaitSent()
+    }
+
+    /// Drops `record_version`'s indexes for a bulk load into the empty store, if the table can be locked at once
+    /// and altered by this role; remembers how to build them again. Otherwise changes nothing.
+    private func deferIndexes() throws {
+        guard try !super.hasVersions() else { return }
+        var binds = PostgresBindings()
+        binds.append(table)
+        // Each index: how to drop it and how to build it again (a constraint's index through its constraint).
+        let indexes = try session.rows(
+            """
+            SELECT CASE WHEN c.oid IS NULL THEN 'DROP INDEX ' || quote_ident(n.nspname) || '.' || quote_ident(x.relname)
+                        ELSE 'ALTER TABLE ' || $1 || ' DROP CONSTRAINT ' || quote_ident(c.conname) END,
+                   CASE WHEN c.oid IS NULL THEN pg_get_indexdef(i.indexrelid)
+                        ELSE 'ALTER TABLE ' || $1 || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' '
+                             || pg_get_constraintdef(c.oid) END
+            FROM pg_index i
+            JOIN pg_class x ON x.oid = i.indexrelid
+            JOIN pg_namespace n ON n.oid = x.relnamespace
+            LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+            WHERE i.indrelid = $1::regclass AND i.indpred IS NULL
+            ORDER BY i.indisprimary DESC, x.relname
+            """, binds
+        ) { row in
+            let cells = row.makeRandomAccess()
+            return (drop: Cell.text(cells[0]) ?? "", build: Cell.text(cells[1]) ?? "")
+        }
+        guard !indexes.isEmpty else { return }
+        try session.execute("SAVEPOINT ozgtrack_bulk_load")
+        do {
+            // Readers hold a share lock on the table: never wait for them (nor make new readers queue behind us).
+            try session.execute("SET LOCAL lock_timeout = '50ms'")
+            try session.execute("LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE")
+            for index in indexes { try session.execute(index.drop) }
+            try session.execute("SET LOCAL lock_timeout = '120s'")
+            try session.execute("RELEASE SAVEPOINT ozgtrack_bulk_load")
+        } catch let error as PSQLError
+            where [Failure.State.lockNotAvailable, Failure.State.insufficientPrivilege].contains(error.serverInfo?[.sqlState] ?? "")
+        {
+            // Busy, or not the table's owner: load through the indexes. (Rolling back to the savepoint also
+            // restores the lock timeout.)
+            try session.execute("ROLLBACK TO SAVEPOINT ozgtrack_bulk_load")
+            try session.execute("RELEASE SAVEPOINT ozgtrack_bulk_load")
+            return
+        }
+        deferredIndexes = indexes.map(\.build)
+    }
+
+    /// Builds the indexes dropped for a bulk load again (after every page is in the table).
+    private func rebuildIndexes() throws {
+        guard let statements = deferredIndexes else { return }
+        deferredIndexes = nil
+        // Never less than the server gives already.
+        try session.execute(
+            "SELECT set_config('maintenance_work_mem', greatest(pg_size_bytes(current_setting('maintenance_work_mem')) / 1024, "
+                + "\(Self.indexBuildMemory(rows: mergedTotal)))::text || 'kB', true)")
+        for statement in statements { try session.execute(statement) }
+    }
+
+    /// Appends what is left before the commit; builds dropped indexes again; refreshes the planner's statistics
+    /// after a large import.
+    func finish() throws {
+        try merge()
+        try rebuildIndexes()
+        if mergedTotal >= 100_000 { try session.execute("ANALYZE \(table)") }
+    }
+}
+
+/// Versions in COPY text format: tab-separated, `\N` for NULL, backslash escapes for backslash, tab, CR, LF.
+///
+/// Rows are written through a raw pointer into space reserved once per row: writing field by field through
+/// `ByteBuffer` cost about a third of the national import's client time (bounds checks, capacity checks and
+/// exclusivity checks on every byte run).
+enum CopyText {
+    static let columns = [
+        "region", "ozg_id", "batch", "status", "maturity", "maturity_model", "planned", "online_since", "url", "solution", "note",
+    ]
+
+    /// The most bytes ``appendRow(_:region:to:)`` writes for `version`: eight numbers of at most 20 characters
+    /// (`\N` is 2), eleven separators, and texts whose every byte may be escaped into two.
+    static func maximumBytes(_ values: RecordValues) -> Int {
+        8 * 20 + 11 + 2 * ((values.url?.utf8.count ?? 1) + (values.solution?.utf8.count ?? 1) + (values.note?.utf8.count ?? 1))
+    }
+
+    /// Appends `version`'s row; `region` is its packed region key.
+    static func appendRow(_ version: StoredVersion, region: Int, to buffer: inout ByteBuffer) {
+        let values = version.values
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumBytes(values)) { raw in
+            var out = Output(base: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            out.int(region)
+            out.tab()
+            out.int(version.key.service.value)
+            out.tab()
+            out.int(version.batch)
+            out.tab()
+            out.int(values.status.code)
+            out.tab()
+            out.int(values.maturity)
+            out.tab()
+            out.int(values.maturityModel?.rawValue)
+            out.tab()
+            out.int(values.planned?.packed)
+            out.tab()
+            out.int(values.onlineSince?.packed)
+            out.tab()
+            out.text(values.url)
+            out.tab()
+            out.text(values.solution)
+            out.tab()
+            out.text(values.note)
+            out.byte(UInt8(ascii: "\n"))
+            return out.count
+        }
+    }
+
+    /// Appends `version`'s row.
+    static func appendRow(_ version: StoredVersion, to buffer: inout ByteBuffer) {
+        appendRow(version, region: PackedRegionKey(version.key.region).rawValue, to: &buffer)
+    }
+
+    /// Writes into space reserved by ``maximumBytes(_:)``.
+    struct Output {
+        let base: UnsafeMutablePointer<UInt8>
+        var count = 0
+
+        init(base: UnsafeMutablePointer<UInt8>) { self.base = base }
+
+        mutating func byte(_ byte: UInt8) {
+            base[count] = byte
+            count += 1
+        }
+
+        mutating func tab() { byte(UInt8(ascii: "\t")) }
+
+        mutating func null() {
+            byte(UInt8(ascii: "\\"))
+            byte(UInt8(ascii: "N"))
+        }
+
+        mutating func int(_ value: Int?) {
+            guard let value else { return null() }
+            if value >= 0 && value < 10 { return byte(UInt8(ascii: "0") + UInt8(value)) }
+            var magnitude = value.magnitude
+            var digits = 0
+            var rest = magnitude
+            repeat {
+                digits += 1
+                rest /= 10
+            } while rest > 0
+            if value < 0 { byte(UInt8(ascii: "-")) }
+            var position = count + digits
+            count = position
+            repeat {
+                position -= 1
+                base[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+        }
+
+        mutating func text(_ text: String?) {
+            guard var text else { return null() }
+            text.withUTF8 { bytes in
+                for byte in bytes {
+                    switch byte {
+                    case UInt8(ascii: "\\"): escape(UInt8(ascii: "\\"))
+                    case UInt8(ascii: "\t"): escape(UInt8(ascii: "t"))
+                    case UInt8(ascii: "\n"): escape(UInt8(ascii: "n"))
+                    case UInt8(ascii: "\r"): escape(UInt8(ascii: "r"))
+                    default: self.byte(byte)
+                    }
+                }
+            }
+        }
+
+        private mutating func escape(_ letter: UInt8) {
+            byte(UInt8(ascii: "\\"))
+            byte(letter)
+        }
+    }
+}
