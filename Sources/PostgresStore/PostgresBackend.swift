@@ -314,7 +314,7 @@ public class PostgresReader: BackendReader {
     }
 
     /// Whether streams count text lengths in characters (see ``RegionRows``); asked once per reader.
-    private var characterLengths: Bool?
+    var characterLengths: Bool?
 
     private func countsCharacters() throws -> Bool {
         if let characterLengths { return characterLengths }

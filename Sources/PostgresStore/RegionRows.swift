@@ -67,7 +67,12 @@ struct RegionRowDecoder {
     mutating func decode(_ row: PostgresRow, into page: inout [StoredVersion]) throws -> Int {
         var cells = row.makeIterator()
         guard let regionCell = cells.next(), let textCell = cells.next() else { throw VersionDecoder.damaged(-1) }
-        let packed = Cell.int(regionCell) ?? -1
+        return try decode(region: Cell.int(regionCell) ?? -1, text: textCell.bytes, into: &page)
+    }
+
+    /// Appends the versions of the region stored as `packed` (``PackedRegionKey``), given as `text`, to `page`;
+    /// returns how many.
+    mutating func decode(region packed: Int, text: ByteBuffer?, into page: inout [StoredVersion]) throws -> Int {
         let region: RegionKey
         if let lastRegion, lastRegion.packed == packed {
             region = lastRegion.key
@@ -76,7 +81,7 @@ struct RegionRowDecoder {
             region = key.regionKey
             lastRegion = (packed, region)
         }
-        guard let text = textCell.bytes else { return 0 }
+        guard let text else { return 0 }
         let start = page.count
         let inOrder = try text.withUnsafeReadableBytes { bytes in
             var parser = Parser(bytes: bytes, countsCharacters: countsCharacters, packed: packed)
