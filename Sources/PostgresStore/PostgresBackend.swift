@@ -559,8 +559,9 @@ enum CopyText {
 /// The cursor yields one row per region (``RegionRows``); a page is as many regions as make about ``pageVersions``
 /// versions, judged from the regions fetched so far.
 public final class PostgresVersionStream: VersionStream {
-    private let channel: ChunkChannel<[StoredVersion]>
-    private var page: [StoredVersion] = []
+    private let channel: ChunkChannel<[StoredVersion?]>
+    /// The page being read; each version is moved out of it (set to `nil`) as it is handed on.
+    private var page: [StoredVersion?] = []
     private var index = 0
     private var closed = false
     /// The versions a page aims at.
@@ -570,7 +571,7 @@ public final class PostgresVersionStream: VersionStream {
     static let capacity = 3
 
     init(session: Session, cursor: String, countsCharacters: Bool) {
-        let channel = ChunkChannel<[StoredVersion]>(capacity: Self.capacity)
+        let channel = ChunkChannel<[StoredVersion?]>(capacity: Self.capacity)
         self.channel = channel
         let connection = session.connection
         let configuration = session.configuration
@@ -584,7 +585,7 @@ public final class PostgresVersionStream: VersionStream {
             var totalVersions = 0
             do {
                 while true {
-                    var page: [StoredVersion] = []
+                    var page: [StoredVersion?] = []
                     page.reserveCapacity(Self.pageVersions + Self.pageVersions / 4)
                     var fetched = 0
                     try Session.checkOpen(connection)
@@ -606,19 +607,18 @@ public final class PostgresVersionStream: VersionStream {
     }
 
     public func next() throws -> StoredVersion? {
-        if index < page.count {
-            defer { index += 1 }
-            return page[index]
+        while index == page.count {
+            if closed { return nil }
+            guard let next = try channel.take() else {
+                closed = true
+                page = []
+                return nil
+            }
+            page = next
+            index = 0
         }
-        if closed { return nil }
-        guard let next = try channel.take() else {
-            closed = true
-            page = []
-            return nil
-        }
-        page = next
-        index = 1
-        return page.first
+        defer { index += 1 }
+        return page[index].take()
     }
 
     /// Stops fetching and waits until the fetching task is done (before the transaction ends).
