@@ -91,8 +91,9 @@ final class ResultBox<T: Sendable>: @unchecked Sendable {
 /// a cursor holds a bounded number of rows whatever the size of the result.
 final class ChunkChannel<Element: Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
+    /// The waiting chunks, oldest first (at most `capacity`: taking the first moves the others, which is cheap
+    /// and, unlike advancing an index, releases the chunk taken).
     private var chunks: [Element] = []
-    private var head = 0
     private var finished = false
     private var failure: (any Error)?
     private var cancelled = false
@@ -101,7 +102,7 @@ final class ChunkChannel<Element: Sendable>: @unchecked Sendable {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    private var count: Int { chunks.count - head }
+    private var count: Int { chunks.count }
 
     /// Hands a chunk on; suspends while the channel is full. Returns `false` when the consumer has gone.
     func put(_ chunk: Element) async -> Bool {
@@ -159,12 +160,7 @@ final class ChunkChannel<Element: Sendable>: @unchecked Sendable {
         condition.lock()
         while count == 0 && !finished { condition.wait() }
         if count > 0 {
-            let chunk = chunks[head]
-            head += 1
-            if head > 64 {
-                chunks.removeFirst(head)
-                head = 0
-            }
+            let chunk = chunks.removeFirst()
             let producer = waitingProducer
             waitingProducer = nil
             condition.unlock()
@@ -182,7 +178,6 @@ final class ChunkChannel<Element: Sendable>: @unchecked Sendable {
         condition.lock()
         cancelled = true
         chunks.removeAll()
-        head = 0
         let producer = waitingProducer
         waitingProducer = nil
         condition.unlock()

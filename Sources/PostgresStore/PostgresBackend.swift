@@ -17,8 +17,9 @@ import PostgresNIO
 ///   killed or a server gone before the commit leaves the store as it was. (No staging table: the history is only
 ///   ever appended to, so there is nothing to merge, and a staging table writes every row twice — see
 ///   docs/performance.md, "PostgreSQL backend", for the figures.)
-/// - **Streams** use a server-side cursor (`DECLARE … CURSOR`), fetched in pages of 10,000 versions by a task on
-///   the event loop while the consumer works on the page before: memory stays bounded at any scale.
+/// - **Streams** use a server-side cursor (`DECLARE … CURSOR`) with one row per region (``RegionRows``), fetched in
+///   pages of about 32,768 versions by a task on the event loop while the consumer works on the page before: memory
+///   stays bounded by the page size and the history of the largest region, whatever the size of the store.
 public final class PostgresBackend: StoreBackend, @unchecked Sendable {
     /// How to open the store.
     public enum Mode: Sendable {
@@ -303,12 +304,26 @@ public class PostgresReader: BackendReader {
         let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         cursorCount += 1
         let name = "ozgtrack_versions_\(cursorCount)"
+        let characters = try countsCharacters()
         try session.execute(
-            "DECLARE \(name) NO SCROLL CURSOR FOR SELECT \(Self.versionColumns) FROM \(table)\(filter) "
-                + "ORDER BY region, ozg_id, batch")
-        let stream = PostgresVersionStream(session: session, cursor: name)
+            "DECLARE \(name) NO SCROLL CURSOR FOR "
+                + RegionRows.query(table: table, filter: filter, countsCharacters: characters))
+        let stream = PostgresVersionStream(session: session, cursor: name, countsCharacters: characters)
         streams.append(stream)
         return stream
+    }
+
+    /// Whether streams count text lengths in characters (see ``RegionRows``); asked once per reader.
+    var characterLengths: Bool?
+
+    private func countsCharacters() throws -> Bool {
+        if let characterLengths { return characterLengths }
+        let encoding = try session.rows("SELECT current_setting('server_encoding')") { row in
+            Cell.text(row.makeRandomAccess()[0]) ?? ""
+        }.first ?? ""
+        let counts = RegionRows.countsCharacters(serverEncoding: encoding)
+        characterLengths = counts
+        return counts
     }
 
     /// Stops every stream's fetching before the transaction ends.
@@ -350,36 +365,49 @@ struct VersionDecoder {
 
 /// The versions of a server-side cursor, fetched in pages by a task on the event loop while the consumer reads
 /// the page before (at most ``capacity`` pages wait).
+///
+/// The cursor yields one row per region (``RegionRows``); a page is as many regions as make about ``pageVersions``
+/// versions, judged from the regions fetched so far.
 public final class PostgresVersionStream: VersionStream {
-    private let channel: ChunkChannel<[StoredVersion]>
-    private var page: [StoredVersion] = []
+    private let channel: ChunkChannel<[StoredVersion?]>
+    /// The page being read; each version is moved out of it (set to `nil`) as it is handed on.
+    private var page: [StoredVersion?] = []
     private var index = 0
     private var closed = false
-    static let pageSize = 10_000
+    /// The versions a page aims at.
+    static let pageVersions = 32_768
+    /// The regions of the first page; later pages adapt to the versions per region seen.
+    static let firstPageRegions = 16
     static let capacity = 3
 
-    init(session: Session, cursor: String) {
-        let channel = ChunkChannel<[StoredVersion]>(capacity: Self.capacity)
+    init(session: Session, cursor: String, countsCharacters: Bool) {
+        let channel = ChunkChannel<[StoredVersion?]>(capacity: Self.capacity)
         self.channel = channel
         let connection = session.connection
-        let fetch = PostgresQuery(unsafeSQL: "FETCH FORWARD \(Self.pageSize) FROM \(cursor)")
         let configuration = session.configuration
         connection.closeFuture.whenComplete { _ in
             channel.finish(Failure.message(for: ConnectionLost(), configuration: configuration, during: .read))
         }
         session.bridge.start {
-            var decoder = VersionDecoder()
+            var decoder = RegionRowDecoder(countsCharacters: countsCharacters)
+            var regions = Self.firstPageRegions
+            var totalRegions = 0
+            var totalVersions = 0
             do {
                 while true {
-                    var page: [StoredVersion] = []
-                    page.reserveCapacity(Self.pageSize)
+                    var page: [StoredVersion?] = []
+                    page.reserveCapacity(Self.pageVersions + Self.pageVersions / 4)
+                    var fetched = 0
                     try Session.checkOpen(connection)
+                    let fetch = PostgresQuery(unsafeSQL: "FETCH FORWARD \(regions) FROM \(cursor)")
                     for try await row in try await connection.query(fetch, logger: Session.logger) {
-                        page.append(try decoder.decode(row))
+                        totalVersions += try decoder.decode(row, into: &page)
+                        fetched += 1
                     }
-                    if page.isEmpty { break }
-                    if !(await channel.put(page)) { break }
-                    if page.count < Self.pageSize { break }
+                    totalRegions += fetched
+                    if !page.isEmpty, !(await channel.put(page)) { break }
+                    if fetched < regions { break }
+                    regions = max(1, min(4_096, Self.pageVersions * totalRegions / max(totalVersions, 1)))
                 }
                 channel.finish(nil)
             } catch {
@@ -389,19 +417,18 @@ public final class PostgresVersionStream: VersionStream {
     }
 
     public func next() throws -> StoredVersion? {
-        if index < page.count {
-            defer { index += 1 }
-            return page[index]
+        while index == page.count {
+            if closed { return nil }
+            guard let next = try channel.take() else {
+                closed = true
+                page = []
+                return nil
+            }
+            page = next
+            index = 0
         }
-        if closed { return nil }
-        guard let next = try channel.take() else {
-            closed = true
-            page = []
-            return nil
-        }
-        page = next
-        index = 1
-        return page.first
+        defer { index += 1 }
+        return page[index].take()
     }
 
     /// Stops fetching and waits until the fetching task is done (before the transaction ends).

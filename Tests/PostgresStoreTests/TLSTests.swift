@@ -67,6 +67,43 @@ final class TLSTests {
         #expect(!message.contains(try #require(configuration.password)))
     }
 
+    @Test("sslmode=verify-ca with the CA connects to an address the certificate does not name: it checks the CA only")
+    func verifyCAChecksTheCAButNotTheHostName() throws {
+        // The certificate names `localhost` only; verify-full refuses 127.0.0.1 (above), verify-ca does not.
+        let configuration = try cluster.configuration("sslmode=verify-ca&sslrootcert=\(cluster.caFile)")
+        #expect(configuration.host == "127.0.0.1")
+        #expect(try Self.encrypted(configuration))
+    }
+
+    @Test("sslmode=verify-ca refuses a certificate not signed by the CA named, saying so, without the password")
+    func verifyCARefusesAnotherCA() throws {
+        let foreign = try ForeignCA()
+        let configuration = try cluster.configuration("sslmode=verify-ca&sslrootcert=\(foreign.file)")
+        let message = try Self.failure(configuration)
+        #expect(message.contains("the TLS handshake failed"), "\(message)")
+        #expect(message.contains("with sslmode=verify-ca the server's certificate must be signed by the CA certificates in \(foreign.file)"), "\(message)")
+        #expect(!message.contains(try #require(configuration.password)))
+    }
+
+    @Test("sslmode=verify-ca without sslrootcert checks against the system's CAs, which do not know the cluster's")
+    func verifyCAWithoutTheCAIsRefused() throws {
+        let message = try Self.failure(try cluster.configuration("sslmode=verify-ca"))
+        #expect(message.contains("signed by the system's trusted CAs"), "\(message)")
+    }
+
+    @Test("sslmode=require with sslrootcert checks the CA as verify-ca does (libpq's rule)", arguments: [true, false])
+    func requireWithARootCertificateChecksTheCA(ownCA: Bool) throws {
+        let foreign = try ForeignCA()
+        let configuration = try cluster.configuration("sslmode=require&sslrootcert=\(ownCA ? cluster.caFile : foreign.file)")
+        if ownCA {
+            #expect(try Self.encrypted(configuration))
+        } else {
+            let message = try Self.failure(configuration)
+            #expect(message.contains("the TLS handshake failed"), "\(message)")
+            #expect(!message.contains(try #require(configuration.password)))
+        }
+    }
+
     /// The message of the failed connection.
     static func failure(_ configuration: PostgresConfiguration) throws -> String {
         do {
@@ -133,4 +170,35 @@ final class TLSCluster {
         guard status == 0 else { throw StoreError("pg-cluster.sh \(arguments.joined(separator: " ")) failed (wait status \(status))") }
         return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
     }
+}
+
+/// A CA certificate of no server (made with openssl), deleted at the end.
+final class ForeignCA {
+    let directory: String
+    var file: String { directory + "/ca.crt" }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("foreign-ca-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let argv = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=ozgtrack foreign test CA",
+            "-keyout", directory + "/ca.key", "-out", file,
+        ]
+        var pid: pid_t = 0
+        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        let spawned = posix_spawnp(&pid, "openssl", &actions, nil, cArguments, environ)
+        guard spawned == 0 else { throw StoreError("openssl could not be started: \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0, FileManager.default.fileExists(atPath: file) else {
+            throw StoreError("openssl could not make a CA certificate (wait status \(status))")
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
 }
