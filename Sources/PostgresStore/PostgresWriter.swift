@@ -301,11 +301,6 @@ enum CopyText {
         }
     }
 
-    /// Appends `version`'s row.
-    static func appendRow(_ version: StoredVersion, to buffer: inout ByteBuffer) {
-        appendRow(version, region: PackedRegionKey(version.key.region).rawValue, to: &buffer)
-    }
-
     /// Writes into space reserved by ``maximumBytes(_:)``.
     struct Output {
         let base: UnsafeMutablePointer<UInt8>
