@@ -14,27 +14,36 @@ import OZGCore
 /// their `via` and the counts still come from the library's ``StatusView``: no rule of the listing is made here.
 /// The tests compare the service's documents with the CLI's byte for byte (strings that need escaping included).
 struct StatusJSON: Sendable {
-    /// One service's fixed lines.
+    /// Where one service's fixed lines are in ``fixed``.
     private struct ServiceLines: Sendable {
         /// `    {` through the OZG-ID line (no comma, no line end).
-        var head: [UInt8]
+        var head: Range<Int>
         /// `,` line end, and the Themenfeld line (no line end).
-        var tail: [UInt8]
+        var tail: Range<Int>
         /// The record's `ozgID` line, line end included.
-        var recordID: [UInt8]
+        var recordID: Range<Int>
     }
 
+    /// Every fixed line, one after the other: ranges of one array, not an array per line, so that writing a row
+    /// retains nothing — both worker threads write documents from the same lines, and reference counts they share
+    /// bounce between the cores.
+    private let fixed: [UInt8]
     /// The services' OZG-IDs in catalogue order (the order of a view's rows), and their lines.
     private let ids: [OZGID]
     private let lines: [ServiceLines]
     /// The place of each service in ``lines``.
     private let positions: [OZGID: Int]
     /// By status code: the record's `status` and `statusGerman` lines, line ends included.
-    private let statusLines: [[UInt8]]
+    private let statusLines: [Range<Int>]
     /// The statuses in the order `byStatus` lists them (its keys sorted).
     private let byStatusOrder: [Status]
 
     init(catalogue: Catalogue) {
+        var fixed: [UInt8] = []
+        func add(_ bytes: [UInt8]) -> Range<Int> {
+            fixed.append(contentsOf: bytes)
+            return (fixed.count - bytes.count)..<fixed.count
+        }
         var lines: [ServiceLines] = []
         for service in catalogue.services.services {
             var head = JSONBytes()
@@ -51,7 +60,7 @@ struct StatusJSON: Sendable {
             recordID.append("        \"ozgID\" : ")
             recordID.string(service.id.description)
             recordID.append(",\n")
-            lines.append(ServiceLines(head: head.bytes, tail: tail.bytes, recordID: recordID.bytes))
+            lines.append(ServiceLines(head: add(head.bytes), tail: add(tail.bytes), recordID: add(recordID.bytes)))
         }
         self.lines = lines
         ids = catalogue.services.services.map(\.id)
@@ -63,8 +72,9 @@ struct StatusJSON: Sendable {
             bytes.append(",\n        \"statusGerman\" : ")
             bytes.string(status.german)
             bytes.append(",\n")
-            return bytes.bytes
+            return add(bytes.bytes)
         }
+        self.fixed = fixed
         byStatusOrder = Status.allCases.sorted { Array($0.rawValue.utf8).lexicographicallyPrecedes(Array($1.rawValue.utf8)) }
     }
 
@@ -92,7 +102,7 @@ struct StatusJSON: Sendable {
         // Rows are read in place, not copied: a copy of a row retains and releases every string of its service and
         // record (about 7 % of the instructions of an uncached status request, callgrind). Rows come in catalogue
         // order: their lines are found by walking both.
-        let complete = view.rows.withUnsafeBufferPointer { rows -> Bool in
+        let complete = fixed.withUnsafeBytes { fixed in view.rows.withUnsafeBufferPointer { rows -> Bool in
             var position = 0
             for index in rows.indices {
                 let row = rows.baseAddress.unsafelyUnwrapped + index
@@ -104,9 +114,9 @@ struct StatusJSON: Sendable {
                 }
                 let service = lines[position]
                 if index > 0 { out.append(",\n") }
-                out.append(service.head)
-                writeRecord(of: row, in: view, id: service.recordID, provenance: &provenance, to: &out)
-                out.append(service.tail)
+                out.append(UnsafeRawBufferPointer(rebasing: fixed[service.head]))
+                writeRecord(of: row, in: view, fixed: fixed, id: service.recordID, provenance: &provenance, to: &out)
+                out.append(UnsafeRawBufferPointer(rebasing: fixed[service.tail]))
                 if let via = row.pointee.via {
                     out.append(",\n      \"via\" : ")
                     out.appendJSONString(via.description)
@@ -114,7 +124,7 @@ struct StatusJSON: Sendable {
                 out.append("\n    }")
             }
             return true
-        }
+        } }
         guard complete else { return nil }
         out.append("\n  ]\n}\n")
         return out.buffer()
@@ -195,8 +205,8 @@ struct StatusJSON: Sendable {
     /// The `record` member of `row` (``RecordItem``'s members, sorted), after the service's OZG-ID line; nothing
     /// when the row has no record. The row is read in place (see ``document(_:)``); only its record is copied.
     private func writeRecord(
-        of row: UnsafePointer<StatusView.Row>, in view: StatusView, id: [UInt8], provenance: inout Provenance,
-        to out: inout DocumentWriter
+        of row: UnsafePointer<StatusView.Row>, in view: StatusView, fixed: UnsafeRawBufferPointer, id: Range<Int>,
+        provenance: inout Provenance, to out: inout DocumentWriter
     ) {
         guard let record = row.pointee.record else { return }
         let values = record.values
@@ -222,7 +232,7 @@ struct StatusJSON: Sendable {
             out.append(since)
             out.append("\",\n")
         }
-        out.append(id)
+        out.append(UnsafeRawBufferPointer(rebasing: fixed[id]))
         if let planned = values.planned {
             out.append("        \"planned\" : \"")
             out.append(planned)
@@ -241,7 +251,7 @@ struct StatusJSON: Sendable {
             out.append(",\n")
         }
         out.append(provenance.sourceLine)
-        out.append(statusLines[values.status.code])
+        out.append(UnsafeRawBufferPointer(rebasing: fixed[statusLines[values.status.code]]))
         out.append(provenance.updateLines)
         if let url = values.url {
             out.append(",\n        \"url\" : ")
