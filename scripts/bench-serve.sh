@@ -48,6 +48,9 @@ if [[ ! -f xml/done ]]; then
     touch xml/done
 fi
 if [[ $prepare_only == 1 ]]; then echo "prepared $dir"; exit 0; fi
+# The previous run's server.out must go first: the loop below could read its address before the new server's
+# redirection empties the file.
+rm -f server.out
 "$binary" serve --db work.sqlite --port 0 --rate-limit 0 > server.out 2> server.log &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT

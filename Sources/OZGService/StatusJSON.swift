@@ -14,24 +14,37 @@ import OZGCore
 /// their `via` and the counts still come from the library's ``StatusView``: no rule of the listing is made here.
 /// The tests compare the service's documents with the CLI's byte for byte (strings that need escaping included).
 struct StatusJSON: Sendable {
-    /// One service's fixed lines.
+    /// Where one service's fixed lines are in ``fixed``.
     private struct ServiceLines: Sendable {
         /// `    {` through the OZG-ID line (no comma, no line end).
-        var head: [UInt8]
+        var head: Range<Int>
         /// `,` line end, and the Themenfeld line (no line end).
-        var tail: [UInt8]
+        var tail: Range<Int>
         /// The record's `ozgID` line, line end included.
-        var recordID: [UInt8]
+        var recordID: Range<Int>
     }
 
-    private let lines: [OZGID: ServiceLines]
+    /// Every fixed line, one after the other: ranges of one array, not an array per line, so that writing a row
+    /// retains nothing — both worker threads write documents from the same lines, and reference counts they share
+    /// bounce between the cores.
+    private let fixed: [UInt8]
+    /// The services' OZG-IDs in catalogue order (the order of a view's rows), and their lines.
+    private let ids: [OZGID]
+    private let lines: [ServiceLines]
+    /// The place of each service in ``lines``.
+    private let positions: [OZGID: Int]
     /// By status code: the record's `status` and `statusGerman` lines, line ends included.
-    private let statusLines: [[UInt8]]
+    private let statusLines: [Range<Int>]
     /// The statuses in the order `byStatus` lists them (its keys sorted).
     private let byStatusOrder: [Status]
 
     init(catalogue: Catalogue) {
-        var lines: [OZGID: ServiceLines] = [:]
+        var fixed: [UInt8] = []
+        func add(_ bytes: [UInt8]) -> Range<Int> {
+            fixed.append(contentsOf: bytes)
+            return (fixed.count - bytes.count)..<fixed.count
+        }
+        var lines: [ServiceLines] = []
         for service in catalogue.services.services {
             var head = JSONBytes()
             head.append("    {\n      \"municipal\" : ")
@@ -47,9 +60,11 @@ struct StatusJSON: Sendable {
             recordID.append("        \"ozgID\" : ")
             recordID.string(service.id.description)
             recordID.append(",\n")
-            lines[service.id] = ServiceLines(head: head.bytes, tail: tail.bytes, recordID: recordID.bytes)
+            lines.append(ServiceLines(head: add(head.bytes), tail: add(tail.bytes), recordID: add(recordID.bytes)))
         }
         self.lines = lines
+        ids = catalogue.services.services.map(\.id)
+        positions = Dictionary(ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         statusLines = Status.allCases.sorted { $0.code < $1.code }.map { status in
             var bytes = JSONBytes()
             bytes.append("        \"status\" : ")
@@ -57,8 +72,9 @@ struct StatusJSON: Sendable {
             bytes.append(",\n        \"statusGerman\" : ")
             bytes.string(status.german)
             bytes.append(",\n")
-            return bytes.bytes
+            return add(bytes.bytes)
         }
+        self.fixed = fixed
         byStatusOrder = Status.allCases.sorted { Array($0.rawValue.utf8).lexicographicallyPrecedes(Array($1.rawValue.utf8)) }
     }
 
@@ -67,8 +83,7 @@ struct StatusJSON: Sendable {
     /// service the catalogue given at `init` does not have.
     func document(_ view: StatusView) -> ByteBuffer? {
         guard !view.rows.isEmpty else { return nil }
-        let sink = BufferSink()
-        var out = ByteWriter(sink: sink)
+        var out = DocumentWriter(capacity: view.rows.count * 512 + 4096)
         out.append("{\n")
         if let asOf = view.asOf {
             out.append("  \"asOf\" : ")
@@ -84,31 +99,44 @@ struct StatusJSON: Sendable {
         regionLine.string(view.region.key.description)
         regionLine.append(",\n")
         var provenance = Provenance(regionLine: regionLine.bytes)
-        for (index, row) in view.rows.enumerated() {
-            guard let service = lines[row.service.id] else { return nil }
-            if index > 0 { out.append(",\n") }
-            out.append(service.head)
-            if let record = row.record { writeRecord(record, of: view, id: service.recordID, provenance: &provenance, to: &out) }
-            out.append(service.tail)
-            if let via = row.via {
-                out.append(",\n      \"via\" : ")
-                out.appendJSONString(via.description)
+        // Rows are read in place, not copied: a copy of a row retains and releases every string of its service and
+        // record (about 7 % of the instructions of an uncached status request, callgrind). Rows come in catalogue
+        // order: their lines are found by walking both.
+        let complete = fixed.withUnsafeBytes { fixed in view.rows.withUnsafeBufferPointer { rows -> Bool in
+            var position = 0
+            for index in rows.indices {
+                let row = rows.baseAddress.unsafelyUnwrapped + index
+                let id = row.pointee.service.id
+                while position < ids.count && ids[position] < id { position += 1 }
+                if position >= ids.count || ids[position] != id {
+                    guard let found = positions[id] else { return false }
+                    position = found
+                }
+                let service = lines[position]
+                if index > 0 { out.append(",\n") }
+                out.append(UnsafeRawBufferPointer(rebasing: fixed[service.head]))
+                writeRecord(of: row, in: view, fixed: fixed, id: service.recordID, provenance: &provenance, to: &out)
+                out.append(UnsafeRawBufferPointer(rebasing: fixed[service.tail]))
+                if let via = row.pointee.via {
+                    out.append(",\n      \"via\" : ")
+                    out.appendJSONString(via.description)
+                }
+                out.append("\n    }")
             }
-            out.append("\n    }")
-        }
+            return true
+        } }
+        guard complete else { return nil }
         out.append("\n  ]\n}\n")
-        // The sink only copies into memory: it cannot fail.
-        try? out.flush()
-        return sink.buffer
+        return out.buffer()
     }
 
-    private func writeCounts(_ counts: ServiceCounts, to out: inout ByteWriter) {
+    private func writeCounts(_ counts: ServiceCounts, to out: inout DocumentWriter) {
         out.append("  \"counts\" : {\n    \"byStatus\" : {\n")
         for (index, status) in byStatusOrder.enumerated() {
             out.append("      ")
             out.appendJSONString(status.rawValue)
             out.append(" : ")
-            out.append(String(counts.count(status)))
+            out.append(counts.count(status))
             out.append(index == byStatusOrder.count - 1 ? "\n" : ",\n")
         }
         out.append("    },\n")
@@ -125,7 +153,7 @@ struct StatusJSON: Sendable {
         out.append("  },\n")
     }
 
-    private func writeRegion(_ region: Region, to out: inout ByteWriter) {
+    private func writeRegion(_ region: Region, to out: inout DocumentWriter) {
         // RegionItem's members, sorted; absent optional values are left out as JSONEncoder leaves them out.
         var members: [(String, String)] = [("areaHectares", String(region.areaHectares))]
         if let ars = region.ars { members.append(("ars", Self.quoted(ars))) }
@@ -155,31 +183,34 @@ struct StatusJSON: Sendable {
         /// The `updatedAt` and `updatedBy` lines (no line end after the last).
         var updateLines: [UInt8] = []
 
-        mutating func update(_ record: StoredRecord) {
-            if at == record.updatedAt && actor == record.updatedBy && source == record.source { return }
-            at = record.updatedAt
-            actor = record.updatedBy
-            source = record.source
+        mutating func update(at updatedAt: Date, by updatedBy: String, source recordSource: String) {
+            if at == updatedAt && actor == updatedBy && source == recordSource { return }
+            at = updatedAt
+            actor = updatedBy
+            source = recordSource
             var line = JSONBytes()
             line.append("        \"source\" : ")
-            line.string(record.source)
+            line.string(recordSource)
             line.append(",\n")
             sourceLine = line.bytes
             var update = JSONBytes()
             update.append("        \"updatedAt\" : ")
-            update.string(Timestamp.string(record.updatedAt))
+            update.string(Timestamp.string(updatedAt))
             update.append(",\n        \"updatedBy\" : ")
-            update.string(record.updatedBy)
+            update.string(updatedBy)
             updateLines = update.bytes
         }
     }
 
-    /// The `record` member (``RecordItem``'s members, sorted), after the service's OZG-ID line.
+    /// The `record` member of `row` (``RecordItem``'s members, sorted), after the service's OZG-ID line; nothing
+    /// when the row has no record. The row is read in place (see ``document(_:)``); only its record is copied.
     private func writeRecord(
-        _ record: StoredRecord, of view: StatusView, id: [UInt8], provenance: inout Provenance, to out: inout ByteWriter
+        of row: UnsafePointer<StatusView.Row>, in view: StatusView, fixed: UnsafeRawBufferPointer, id: Range<Int>,
+        provenance: inout Provenance, to out: inout DocumentWriter
     ) {
+        guard let record = row.pointee.record else { return }
         let values = record.values
-        provenance.update(record)
+        provenance.update(at: record.updatedAt, by: record.updatedBy, source: record.source)
         out.append(",\n      \"record\" : {\n")
         if let maturity = values.maturity {
             out.append("        \"maturity\" : ")
@@ -201,7 +232,7 @@ struct StatusJSON: Sendable {
             out.append(since)
             out.append("\",\n")
         }
-        out.append(id)
+        out.append(UnsafeRawBufferPointer(rebasing: fixed[id]))
         if let planned = values.planned {
             out.append("        \"planned\" : \"")
             out.append(planned)
@@ -220,7 +251,7 @@ struct StatusJSON: Sendable {
             out.append(",\n")
         }
         out.append(provenance.sourceLine)
-        out.append(statusLines[values.status.code])
+        out.append(UnsafeRawBufferPointer(rebasing: fixed[statusLines[values.status.code]]))
         out.append(provenance.updateLines)
         if let url = values.url {
             out.append(",\n        \"url\" : ")
@@ -230,12 +261,12 @@ struct StatusJSON: Sendable {
     }
 
     /// `"name" : value` lines, comma-separated, each line starting with `indent`.
-    private static func writeMembers(_ members: [(String, String)], indent: String, to out: inout ByteWriter) {
+    private static func writeMembers(_ members: [(String, String)], indent: StaticString, to out: inout DocumentWriter) {
         for (index, member) in members.enumerated() {
             out.append(indent)
             out.appendJSONString(member.0)
             out.append(" : ")
-            out.append(member.1)
+            out.append(text: member.1)
             out.append(index == members.count - 1 ? "\n" : ",\n")
         }
     }
@@ -266,25 +297,114 @@ struct JSONBytes {
 
     /// `text` as a JSON string literal, escaped as JSONEncoder escapes.
     mutating func string(_ text: String) {
-        bytes.append(contentsOf: ByteWriter.encoded { $0.appendJSONString(text) })
+        var writer = DocumentWriter(capacity: text.utf8.count + 16)
+        writer.appendJSONString(text)
+        bytes.append(contentsOf: writer.bytes)
     }
 }
 
-/// Collects what a ``ByteWriter`` hands on into one buffer (a status document is a few hundred KB).
-private final class BufferSink: OutputSink {
-    var buffer = ByteBuffer()
+/// The bytes of one status document, gathered in memory and handed over as one `ByteBuffer`.
+///
+/// Not OZGCore's `ByteWriter`: that one copies pieces of up to 32 bytes byte by byte (right for a report's short
+/// cells) and hands its bytes to a sink, which for a response meant one more copy of the whole document. A status
+/// document is mostly fixed pieces of 20 to 150 bytes; copying them with `memcpy` took the writer from about a tenth
+/// of the instructions of an uncached status request to about 2 % (callgrind, docs/performance.md, "The service").
+struct DocumentWriter: ~Copyable {
+    private var pointer: UnsafeMutableRawPointer
+    private var capacity: Int
+    /// The number of bytes written.
+    private(set) var count = 0
 
-    func write(_ text: String) throws { buffer.writeString(text) }
+    init(capacity: Int) {
+        self.capacity = max(capacity, 64)
+        pointer = .allocate(byteCount: self.capacity, alignment: 16)
+    }
 
-    func write(bytes: UnsafeRawBufferPointer) throws {
-        if buffer.writableBytes == 0 && buffer.readableBytes == 0 {
-            buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+    deinit { pointer.deallocate() }
+
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(extra) }
+    }
+
+    private mutating func grow(_ extra: Int) {
+        var grown = capacity * 2
+        while count + extra > grown { grown *= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
+        bigger.copyMemory(from: pointer, byteCount: count)
+        pointer.deallocate()
+        pointer = bigger
+        capacity = grown
+    }
+
+    /// Appends bytes.
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        let length = bytes.count
+        reserve(length)
+        if length <= 4 {
+            for offset in 0..<length { pointer.storeBytes(of: base.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: count + offset, as: UInt8.self) }
+        } else {
+            (pointer + count).copyMemory(from: base, byteCount: length)
         }
-        buffer.writeBytes(bytes)
+        count += length
     }
-}
 
-extension ByteWriter {
+    /// Appends the bytes of a string literal.
+    @inline(__always)
+    mutating func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends bytes.
+    @inline(__always)
+    mutating func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
+
+    /// Appends a string's UTF-8 bytes. (Not `append(_:)`: a string literal would pick this over ``append(_:)``
+    /// for `StaticString`, and copy through a `String`.)
+    mutating func append(text: String) {
+        var copy = text
+        copy.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends one byte (an ASCII character).
+    @inline(__always)
+    mutating func append(ascii byte: UInt8) {
+        reserve(1)
+        pointer.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    /// Appends an integer in decimal.
+    mutating func append(_ value: Int) {
+        if value >= 0 && value < 10 {
+            append(ascii: UInt8(0x30 + value))
+        } else {
+            append(text: String(value))
+        }
+    }
+
+    /// Appends a date as `YYYY-MM-DD`.
+    mutating func append(_ date: ISODate) {
+        reserve(10)
+        let year = date.year
+        let month = date.month
+        let day = date.day
+        func put(_ offset: Int, _ byte: Int) { pointer.storeBytes(of: UInt8(truncatingIfNeeded: byte), toByteOffset: count + offset, as: UInt8.self) }
+        put(0, 0x30 + year / 1000 % 10)
+        put(1, 0x30 + year / 100 % 10)
+        put(2, 0x30 + year / 10 % 10)
+        put(3, 0x30 + year % 10)
+        put(4, 0x2D)
+        put(5, 0x30 + month / 10)
+        put(6, 0x30 + month % 10)
+        put(7, 0x2D)
+        put(8, 0x30 + day / 10)
+        put(9, 0x30 + day % 10)
+        count += 10
+    }
+
     /// Appends `text` as a JSON string literal, escaped exactly as Foundation's JSONEncoder escapes (with
     /// `.withoutEscapingSlashes`): `"` and `\` with a backslash; backspace, tab, line feed, form feed and carriage
     /// return as `\b`, `\t`, `\n`, `\f`, `\r`; other control characters as `\u00xx` (lower-case hex); everything
@@ -297,7 +417,7 @@ extension ByteWriter {
             for index in bytes.indices {
                 let byte = bytes[index]
                 guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-                if index > plain { append(UnsafeBufferPointer(rebasing: bytes[plain..<index])) }
+                if index > plain { append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[plain..<index])) }
                 plain = index + 1
                 switch byte {
                 case 0x22: append("\\\"")
@@ -314,8 +434,18 @@ extension ByteWriter {
                     append(ascii: hex.utf8Start[Int(byte & 0xF)])
                 }
             }
-            if bytes.count > plain { append(UnsafeBufferPointer(rebasing: bytes[plain...])) }
+            if bytes.count > plain { append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[plain...])) }
         }
         append(ascii: 0x22)
+    }
+
+    /// The bytes written, as an array.
+    var bytes: [UInt8] { Array(UnsafeRawBufferPointer(start: pointer, count: count)) }
+
+    /// The bytes written, in one buffer for the response.
+    func buffer() -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        buffer.writeBytes(UnsafeRawBufferPointer(start: pointer, count: count))
+        return buffer
     }
 }

@@ -5,8 +5,20 @@ import GRDBSQLite
 /// Reads batches and versions from one SQLite snapshot.
 public class SQLiteReader: BackendReader {
     let db: Database
+    /// The connection's reusable statements.
+    let statements: StatementCache
 
-    init(db: Database) { self.db = db }
+    init(db: Database, statements: StatementCache) {
+        self.db = db
+        self.statements = statements
+    }
+
+    /// Runs `body` with the connection's statement for `sql`, then gives it back reset.
+    private func withStatement<T>(_ sql: String, _ body: (RawStatement) throws -> T) throws -> T {
+        let statement = try statements.take(db, sql)
+        defer { statements.give(statement, sql: sql) }
+        return try body(statement)
+    }
 
     static let versionColumns =
         "region, ozg_id, batch, status, maturity, maturity_model, planned, online_since, url, solution, note"
@@ -21,20 +33,21 @@ public class SQLiteReader: BackendReader {
     }
 
     public func batches() throws -> [BatchRow] {
-        var result: [BatchRow] = []
-        let statement = try RawStatement(db, "SELECT \(Self.batchColumns) FROM batch ORDER BY id")
-        while try statement.step() { result.append(Self.batch(statement)) }
-        return result
+        try withStatement("SELECT \(Self.batchColumns) FROM batch ORDER BY id") { statement in
+            var result: [BatchRow] = []
+            while try statement.step() { result.append(Self.batch(statement)) }
+            return result
+        }
     }
 
     public func latestBatch() throws -> BatchRow? {
-        let statement = try RawStatement(db, "SELECT \(Self.batchColumns) FROM batch ORDER BY id DESC LIMIT 1")
-        return try statement.step() ? Self.batch(statement) : nil
+        try withStatement("SELECT \(Self.batchColumns) FROM batch ORDER BY id DESC LIMIT 1") { statement in
+            try statement.step() ? Self.batch(statement) : nil
+        }
     }
 
     public func hasVersions() throws -> Bool {
-        let statement = try RawStatement(db, "SELECT 1 FROM record_version LIMIT 1")
-        return try statement.step()
+        try withStatement("SELECT 1 FROM record_version LIMIT 1") { statement in try statement.step() }
     }
 
     /// The last region key decoded: rows come in key order, so most rows repeat it.
@@ -121,7 +134,7 @@ public class SQLiteReader: BackendReader {
         if selection.service != nil { conditions.append("ozg_id = ?") }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY region, ozg_id, batch"
-        let statement = try RawStatement(db, sql)
+        let statement = try statements.take(db, sql)
         var index: Int32 = 1
         if let range {
             statement.bind(index, range.lowerBound)
@@ -129,6 +142,8 @@ public class SQLiteReader: BackendReader {
             index += 2
         }
         if let service = selection.service { statement.bind(index, service.value) }
-        return SQLiteVersionStream(reader: self, statement: statement, maxBatch: selection.maxBatch ?? Int.max)
+        return SQLiteVersionStream(
+            reader: self, statement: statement, maxBatch: selection.maxBatch ?? Int.max,
+            giveBack: { [statements] in statements.give(statement, sql: sql) })
     }
 }

@@ -15,6 +15,8 @@ struct RawStatement {
         statement = try db.makeStatement(sql: sql)
     }
 
+    init(_ statement: Statement) { self.statement = statement }
+
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     func bind(_ index: Int32, _ text: String?) {
@@ -60,5 +62,29 @@ struct RawStatement {
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+    }
+}
+
+/// The read statements of one connection, prepared once and reused.
+///
+/// Preparing is not free: GRDB's authoriser calls back for every column a statement reads, and a status request of
+/// the service prepared five statements (about 5 % of its CPU, `perf record` in docs/performance.md, "The
+/// service"). A statement is handed to one user at a time (``take(_:_:)``) and comes back reset (``give(_:sql:)``),
+/// so two cursors over the same SQL never share one, and none stays busy — holding its snapshot — after its read.
+final class StatementCache: @unchecked Sendable {
+    private let lock = NSLock()
+    /// Idle statements by SQL (a lock: a cursor may end on another thread than the one that took it).
+    private var idle: [String: [Statement]] = [:]
+
+    /// An idle statement for `sql`, or a new one.
+    func take(_ db: Database, _ sql: String) throws -> RawStatement {
+        let statement = lock.withLock { idle[sql]?.popLast() }
+        return RawStatement(try statement ?? db.makeStatement(sql: sql))
+    }
+
+    /// Resets `statement` (releasing its snapshot) and keeps it for the next ``take(_:_:)``.
+    func give(_ statement: RawStatement, sql: String) {
+        statement.reset()
+        lock.withLock { idle[sql, default: []].append(statement.statement) }
     }
 }

@@ -187,10 +187,12 @@ public final class SQLiteStore: TrackingStore {
 public struct SQLiteBackend: StoreBackend {
     let queue: DatabaseQueue
     let path: String
+    /// The connection's reusable statements (the queue has one connection).
+    let statements = StatementCache()
 
     public func read<T>(_ body: (SQLiteReader) throws -> T) throws -> T {
         do {
-            return try queue.read { db in try body(SQLiteReader(db: db)) }
+            return try queue.read { db in try body(SQLiteReader(db: db, statements: statements)) }
         } catch let error as DatabaseError {
             throw SQLiteStore.storeError(error, path: path)
         }
@@ -198,7 +200,7 @@ public struct SQLiteBackend: StoreBackend {
 
     public func write<T>(_ body: (SQLiteWriter) throws -> T) throws -> T {
         do {
-            return try queue.write { db in try body(SQLiteWriter(db: db)) }
+            return try queue.write { db in try body(SQLiteWriter(db: db, statements: statements)) }
         } catch let error as DatabaseError {
             throw SQLiteStore.storeError(error, path: path)
         }

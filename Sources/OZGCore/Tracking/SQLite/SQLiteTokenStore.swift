@@ -40,8 +40,10 @@ extension SQLiteStore: TokenStore {
 
     public func token(hash: [UInt8]) throws -> AccessToken? {
         try tokenAccess(write: false) { db in
+            // Prepared once per connection: the service looks a token up for every request.
             try Row.fetchOne(
-                db, sql: "SELECT name, scope, role, hash, created_at FROM access_token WHERE hash = ?", arguments: [Data(hash)]
+                db.cachedStatement(sql: "SELECT name, scope, role, hash, created_at FROM access_token WHERE hash = ?"),
+                arguments: [Data(hash)]
             ).flatMap(Self.token)
         }
     }
