@@ -333,21 +333,28 @@ public class PostgresReader: BackendReader {
     }
 }
 
+/// The region key of a packed one (``PackedRegionKey``), remembering the last: rows come in region order.
+struct RegionKeyCache {
+    private var last: (packed: Int, key: RegionKey)?
+
+    /// The key stored as `packed`; a value that is no packed key is a damaged row.
+    mutating func key(_ packed: Int) throws -> RegionKey {
+        if let last, last.packed == packed { return last.key }
+        guard let key = PackedRegionKey(rawValue: packed) else { throw VersionDecoder.damaged(packed) }
+        let region = key.regionKey
+        last = (packed, region)
+        return region
+    }
+}
+
 /// Decodes version rows; remembers the last region, since rows come in key order.
 struct VersionDecoder {
-    private var lastRegion: (packed: Int, key: RegionKey)?
+    private var regions = RegionKeyCache()
 
     mutating func decode(_ row: PostgresRow) throws -> StoredVersion {
         let cells = row.makeRandomAccess()
         let packed = Cell.int(cells[0]) ?? -1
-        let region: RegionKey
-        if let lastRegion, lastRegion.packed == packed {
-            region = lastRegion.key
-        } else {
-            guard let key = PackedRegionKey(rawValue: packed) else { throw Self.damaged(packed) }
-            region = key.regionKey
-            lastRegion = (packed, region)
-        }
+        let region = try regions.key(packed)
         guard let service = Cell.int(cells[1]).flatMap(OZGID.init(value:)), let batch = Cell.int(cells[2]),
             let status = Cell.int(cells[3]).flatMap(Status.init(code:))
         else { throw Self.damaged(packed) }

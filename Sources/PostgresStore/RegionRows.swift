@@ -59,7 +59,7 @@ enum RegionRows {
 /// Decodes result rows of ``RegionRows/query(table:filter:countsCharacters:)`` into versions.
 struct RegionRowDecoder {
     let countsCharacters: Bool
-    private var lastRegion: (packed: Int, key: RegionKey)?
+    private var regions = RegionKeyCache()
 
     init(countsCharacters: Bool) { self.countsCharacters = countsCharacters }
 
@@ -74,14 +74,7 @@ struct RegionRowDecoder {
     /// Appends the versions of the region stored as `packed` (``PackedRegionKey``), given as `text`, to `page`;
     /// returns how many.
     mutating func decode(region packed: Int, text: ByteBuffer?, into page: inout [StoredVersion?]) throws -> Int {
-        let region: RegionKey
-        if let lastRegion, lastRegion.packed == packed {
-            region = lastRegion.key
-        } else {
-            guard let key = PackedRegionKey(rawValue: packed) else { throw VersionDecoder.damaged(packed) }
-            region = key.regionKey
-            lastRegion = (packed, region)
-        }
+        let region = try regions.key(packed)
         guard let text else { return 0 }
         let start = page.count
         let inOrder = try text.withUnsafeReadableBytes { bytes in
