@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Faults of a PostgreSQL store, as a user or a CI job meets them: the client killed mid-import, the server
@@ -117,7 +118,7 @@ struct PostgresFaultTests {
     @Test("the server stopped mid-import: one clear message, exit 2, nothing committed")
     func serverStoppedMidImport() throws {
         _ = try PostgresServer.requireURL()
-        let cluster = try OwnCluster()
+        let cluster = try ThrowawayCluster()
         try withTemporaryDirectory { directory in
             let (url, _) = try PostgresServer.freshURL(base: cluster.url)
             let store = TestStore(location: url)
@@ -152,7 +153,7 @@ struct PostgresFaultTests {
 
     @Test("no server at the address: one message naming it, exit 2", arguments: ["status", "set", "init", "report"])
     func connectionRefused(command: String) throws {
-        let cluster = try OwnCluster()
+        let cluster = try ThrowawayCluster()
         let url = cluster.url
         try cluster.pause()
         try withTemporaryDirectory { directory in

@@ -1,5 +1,6 @@
 import Foundation
 import OZGCore
+import TestSupport
 import Testing
 
 @testable import PostgresStore
@@ -9,9 +10,9 @@ import Testing
 /// afterwards; the plain test server stands for a server without TLS.
 @Suite(.enabled(if: TestServer.enabled, "OZGTRACK_QUICK=1 without a PostgreSQL server"), .serialized)
 final class TLSTests {
-    let cluster: TLSCluster
+    let cluster: ThrowawayCluster
 
-    init() throws { cluster = try TLSCluster() }
+    init() throws { cluster = try ThrowawayCluster(tls: true) }
 
     /// Whether the session's connection is encrypted, as the server sees it.
     static func encrypted(_ configuration: PostgresConfiguration) throws -> Bool {
@@ -134,41 +135,10 @@ struct PlainServerTLSTests {
     }
 }
 
-/// A throwaway cluster with TLS (`scripts/pg-cluster.sh start --tls`), stopped and deleted at the end.
-final class TLSCluster {
-    let directory: String
-    let url: String
-    var caFile: String { directory + "/tls/ca.crt" }
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/pg-cluster.sh").path
-
-    init() throws {
-        directory = try Self.run(["start", "--tls"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        url = try Self.run(["url", directory]).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    deinit { _ = try? Self.run(["stop", directory]) }
-
+extension ThrowawayCluster {
     /// The cluster's URL with `query` added.
     func configuration(_ query: String) throws -> PostgresConfiguration {
         try PostgresConfiguration.resolve(url: url + "?" + query)
-    }
-
-    /// Runs the script and returns its stdout; spawned with `posix_spawn` and awaited with `waitpid`, since the
-    /// server it starts outlives it (`Process.waitUntilExit` was seen to hang on that).
-    static func run(_ arguments: [String]) throws -> String {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("pg-cluster-\(UUID().uuidString).out").path
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let argv = ["/bin/sh", "-c", "exec \"$0\" \"$@\" > '\(output)' 2>/dev/null", script] + arguments
-        var pid: pid_t = 0
-        let cArguments = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, cArguments, environ)
-        guard spawned == 0 else { throw StoreError("pg-cluster.sh could not be started: \(String(cString: strerror(spawned)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        guard status == 0 else { throw StoreError("pg-cluster.sh \(arguments.joined(separator: " ")) failed (wait status \(status))") }
-        return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
     }
 }
 
