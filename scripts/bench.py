@@ -30,7 +30,10 @@ Baden-Wuerttemberg (1,101; with --quick the only scope) and of the country (10,7
 database in one command (`ozgtrack import *.xml`), and timed against the CSV import of the same rows in the same
 run; the dump of the database the reports filled must equal the dump of the one the CSV filled.
 --collection-scope land|country measures one of the two (the country's 10,751 reports take about 3.8 GB in
-WORK/collection/de/ and, the first time, 10-25 minutes to generate on two cores).
+WORK/collection/de/ and, the first time, 10-25 minutes to generate on two cores). Controlled equally for both
+sides: a fresh database per run; the whole input (the CSV, or every report) read once right before each timed
+run, so both start from the page cache (the resident share, by `fincore`, is in the table); CSV and XML runs
+alternate; medians of --runs, with user and system CPU seconds of both and each pair's ratio in the table.
 
 CLI start-up (also part of the default run, after the rest; --startup measures only it): `catalogue stats`,
 `regions show`, `status` of one Gemeinde and `set` (one Gemeinde, one OZG-ID) next to three anchors measured in the
@@ -443,10 +446,53 @@ def collection_reports(work, db, national_csv, scope):
     return sorted(folder.glob("*.xml"))
 
 
+def run_timed_cpu(command):
+    """Runs `command` under /usr/bin/time -v; returns (wall s, peak MiB, user s, system s, exit status)."""
+    result = subprocess.run(["/usr/bin/time", "-v"] + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    fields = {}
+    for line in result.stderr.splitlines():
+        name, _, value = line.strip().partition(": ")
+        fields[name] = value
+    parts = [float(part) for part in fields["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")]
+    wall = sum(part * 60 ** power for power, part in enumerate(reversed(parts)))
+    return (wall, int(fields["Maximum resident set size (kbytes)"]) / 1024, float(fields["User time (seconds)"]),
+            float(fields["System time (seconds)"]), result.returncode)
+
+
+def warm_page_cache(paths):
+    """Reads every file in `paths` once, so that the timed run after it finds its whole input in the page cache
+    (on a machine with memory to spare); returns the share of the input that is resident afterwards (by
+    `fincore`, when installed), to be reported next to the figure."""
+    buffer = bytearray(8 << 20)
+    for path in paths:
+        with open(path, "rb", buffering=0) as file:
+            while file.readinto(buffer):
+                pass
+    if not shutil.which("fincore"):
+        return None
+    resident = size = 0
+    paths = [str(path) for path in paths]
+    for start in range(0, len(paths), 2000):
+        listing = subprocess.run(["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES,SIZE",
+                                  *paths[start:start + 2000]], check=True, capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            res, total = line.split()
+            resident += int(res)
+            size += int(total)
+    return resident / size if size else None
+
+
 def measure_collection(args, work, national_csv, runs):
     """The ministry's collection: every Gemeinde's XML report of a Land (and of the country) imported into an
     empty database in one command, against the CSV import of the same rows in the same run. The dump of the
-    database the reports filled must equal the dump of the one the CSV filled."""
+    database the reports filled must equal the dump of the one the CSV filled.
+
+    What is controlled, equally for both sides: each run imports into a fresh database (`ozgtrack init`); right
+    before each timed run its whole input (the CSV, or every XML report) is read once, so both start with their
+    input in the page cache (the share resident, by `fincore`, is reported); the runs alternate CSV, XML, CSV,
+    XML … so that a change in the machine's load falls on both; the figure is the median wall time, and the note
+    gives each pair's ratio and the median user and system CPU seconds of both sides."""
     figures = []
     # The reports' source: the national CSV in a database of its own.
     db = work / "collection" / "source.sqlite"
@@ -464,23 +510,48 @@ def measure_collection(args, work, national_csv, runs):
         csv_db = work / "collection-csv.sqlite"
         xml_db = work / "collection-xml.sqlite"
         size = sum(path.stat().st_size for path in reports)
-        csv_figure = measure(
-            Figure(f"collection {label}: CSV import of the same rows"), runs,
-            [str(BINARY), "import", str(csv), "--db", str(csv_db), "--actor", "bench"], prepare=fresh_database(csv_db))
-        xml_figure = measure(
-            Figure(f"collection {label}: import of {len(reports):,} Gemeinde XML reports ({size / 1e6:,.0f} MB)",
-                   csv_figure, 1.5, 200), runs,
-            [str(BINARY), "import", *map(str, reports), "--db", str(xml_db), "--actor", "bench"],
-            prepare=fresh_database(xml_db))
+        csv_figure = Figure(f"collection {label}: CSV import of the same rows")
+        xml_figure = Figure(f"collection {label}: import of {len(reports):,} Gemeinde XML reports ({size / 1e6:,.0f} MB)",
+                            csv_figure, 1.5, 200)
+        sides = [
+            (csv_figure, [csv], [str(BINARY), "import", str(csv), "--db", str(csv_db), "--actor", "bench"], csv_db),
+            (xml_figure, reports, [str(BINARY), "import", *map(str, reports), "--db", str(xml_db), "--actor", "bench"],
+             xml_db),
+        ]
+        cpu = {id(figure): ([], []) for figure, *_ in sides}
+        resident = []
+        for number in range(runs):
+            for figure, inputs, command, database in sides:
+                fresh_database(database)()
+                resident.append(warm_page_cache(inputs))
+                wall, peak, user, system, status = run_timed_cpu(command)
+                if status != 0:
+                    sys.exit(f"bench: {' '.join(command[:3])} … exited with status {status}")
+                figure.walls.append(wall)
+                figure.peaks.append(peak)
+                cpu[id(figure)][0].append(user)
+                cpu[id(figure)][1].append(system)
+                print(f"  run {number + 1}, {figure.name}: {wall:.2f} s (user {user:.2f} s, sys {system:.2f} s), "
+                      f"{peak:.0f} MiB", file=sys.stderr)
         dumps = []
         for database in (csv_db, xml_db):
             dumps.append(subprocess.run([str(BINARY), "dump", "--db", str(database)], check=True,
                                         capture_output=True).stdout)
         same = dumps[0] == dumps[1]
         records = dumps[1].count(b"\n") - 1
-        xml_figure.note = f"dump {'equals' if same else 'DIFFERS FROM'} the CSV import's ({records:,} records)"
 
-        print(f"  {xml_figure.note}", file=sys.stderr)
+        def seconds(figure):
+            users, systems = cpu[id(figure)]
+            return f"user {statistics.median(users):.2f} s, sys {statistics.median(systems):.2f} s"
+
+        pairs = " / ".join(f"{xml / csv_wall:.2f}" for csv_wall, xml in zip(csv_figure.walls, xml_figure.walls))
+        known = [share for share in resident if share is not None]
+        cached = f"; input in the page cache: ≥ {min(known):.0%}" if known else ""
+        csv_figure.note = f"{seconds(csv_figure)}{cached}"
+        xml_figure.note = (f"dump {'equals' if same else 'DIFFERS FROM'} the CSV import's ({records:,} records); "
+                           f"{seconds(xml_figure)}; ratio of each pair {pairs}")
+        for figure in (csv_figure, xml_figure):
+            print(f"  {figure.name}: {figure.wall:.2f} s, {figure.peak:.0f} MiB; {figure.note}", file=sys.stderr)
         figures += [csv_figure, xml_figure]
         for database in (csv_db, xml_db):
             for suffix in ("", "-wal", "-shm"):

@@ -29,7 +29,15 @@ struct OZGTrack: ParsableCommand {
 
     static func main() {
         do {
-            var command = try parseAsRoot()
+            // `import *.xml` may name thousands of files: folded while parsed (see FileRuns).
+            var arguments = Array(CommandLine.arguments.dropFirst())
+            var runs = FileRuns()
+            if arguments.first == ImportCommand.configuration.commandName { arguments = runs.fold(arguments) }
+            var command = try parseAsRoot(arguments)
+            if var importing = command as? ImportCommand, !runs.runs.isEmpty {
+                importing.files = runs.unfold(importing.files)
+                command = importing
+            }
             try command.run()
         } catch {
             exit(withFailure: error)

@@ -73,6 +73,40 @@ struct TrackingCLITests {
         }
     }
 
+    /// The ministry's `import *.xml` names thousands of files; long runs of names are folded while the command
+    /// line is parsed (`FileRuns`). Two runs of 20 here, with options between them.
+    @Test("import of many files takes them all, in the order given, with options among them")
+    func importManyFiles() throws {
+        try withTemporaryDirectory { directory in
+            _ = try ozgtrack(["init", "--db", "many.sqlite"], in: directory)
+            let listing = try ozgtrack(["regions", "list", "--within", "08115", "--level", "gemeinde", "--format", "json"], in: directory)
+            let gemeinden = try #require(try json(listing.stdout) as? [[String: Any]]).compactMap { $0["key"] as? String }
+            let records = ["10000", "10001"].flatMap { service in gemeinden.map { ($0, service) } }.prefix(40)
+            try #require(records.count == 40)
+            let names = (0..<40).map { String(format: "f%02d.csv", $0) }
+            for (name, record) in zip(names, records) {
+                try (header + "\(record.0),\(record.1),online,,,,,,,\n").write(
+                    to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            }
+            let arguments = ["import"] + names[..<20] + ["--db", "many.sqlite", "--actor", "ministry"] + names[20...]
+            let run = try ozgtrack(arguments, in: directory)
+            #expect(run.status == 0)
+            #expect(run.stdout == "imported 40 rows: 40 inserted, 0 updated, 0 unchanged\n")
+            let history = try ozgtrack(["history", records[0].0, "--db", "many.sqlite", "--format", "json"], in: directory)
+            let first = try #require((try json(history.stdout) as? [[String: Any]])?.first)
+            #expect(first["source"] as? String == names.joined(separator: ", "))
+            #expect(first["actor"] as? String == "ministry")
+            // A record in the last file that the first file had: named with both files, nothing written.
+            try (header + "\(records[0].0),\(records[0].1),planned,,,,,,,\n").write(
+                to: directory.appendingPathComponent(names[39]), atomically: true, encoding: .utf8)
+            _ = try ozgtrack(["init", "--db", "again.sqlite"], in: directory)
+            let twice = try ozgtrack(["import"] + names[..<20] + ["--db", "again.sqlite"] + names[20...], in: directory)
+            #expect(twice.status == 2)
+            #expect(twice.stderr.contains("f39.csv:2: region \(records[0].0) and OZG-ID \(records[0].1) appear again (first on f00.csv:2)"))
+            #expect(try ozgtrack(["dump", "--db", "again.sqlite"], in: directory).stdout == header)
+        }
+    }
+
     @Test("dump → import into an empty database → dump reproduces the bytes")
     func dumpRoundTrip() throws {
         try withTemporaryDirectory { directory in
