@@ -206,6 +206,53 @@ struct XMLCollectionTests {
         }
     }
 
+    /// The look-ahead thread remembers the summary's coverage elements it checked (`abdeckung/leistung`) and
+    /// compares the next reports' with them: a changed one is checked again, a bad one refused as before.
+    @Test("reports read ahead whose coverage summary repeats, changes or is bad read as libxml2 reads them")
+    func readAheadCoverage() throws {
+        let source = try filledSource()
+        let report = try String(contentsOfFile: try reports(from: source, ["08115001"])[0], encoding: .utf8)
+        let coverage = try #require(report.range(of: "<abdeckung>"))
+        /// The report with the first `klasse="` of its coverage summary followed by `prefix`.
+        func changed(_ prefix: String) throws -> String {
+            let place = try #require(report.range(of: "klasse=\"", range: coverage.upperBound..<report.endIndex))
+            return report.replacingCharacters(in: place, with: "klasse=\"" + prefix)
+        }
+        let valid = try changed("")
+        #expect(valid == report)
+        // The same report twice (the second compared), one whose first coverage is changed in a valid way (checked,
+        // then remembered beside the first), the same again (compared), and one whose first coverage is not valid.
+        let other = report.replacingOccurrences(of: "anteil=\"100.0\" klasse=\"flaechendeckend\"", with: "anteil=\"100\" klasse=\"flaechendeckend\"")
+        let bad = try changed("x")
+        #expect(other != report)
+        #expect(bad != report)
+        let paths = try [report, report, other, other, bad, report].enumerated().map { try source.file("coverage-\($0.offset).xml", $0.element) }
+        #expect(paths.map { XMLRecordSource.takesFastPath($0) } == [true, true, true, true, false, true])
+
+        let lookAhead = XMLLookAhead(paths: paths)
+        for path in paths {
+            let ahead = Result { try readAll(XMLRecordSource(path: path, validator: RecordValidator(catalogue: builtIn), lookAhead: lookAhead)) }
+            let streamed = Result { () throws -> (rows: [ImportRow], errors: [InputError]) in
+                var read: (rows: [ImportRow], errors: [InputError]) = ([], [])
+                try XMLRecordSource(path: path, validator: RecordValidator(catalogue: builtIn)).forEachRow(
+                    bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+                ) { result in
+                    switch result {
+                    case .success(let row): read.rows.append(row)
+                    case .failure(let error): read.errors.append(error)
+                    }
+                }
+                return read
+            }
+            #expect(try ahead.get().rows == streamed.get().rows, "\(path)")
+            #expect(try ahead.get().errors == streamed.get().errors, "\(path)")
+        }
+        // The bad coverage is reported as libxml2 reports it.
+        let errors = try readAll(XMLRecordSource(path: paths[4], validator: RecordValidator(catalogue: builtIn))).errors
+        #expect(errors.count == 1)
+        #expect(errors.first?.field?.hasSuffix("klasse") == true, "\(errors)")
+    }
+
     @Test("the fixtures and the fuzz corpus read the same with and without the fast path")
     func corpus() throws {
         var paths: [String] = []
