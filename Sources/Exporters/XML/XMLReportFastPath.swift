@@ -350,6 +350,9 @@ extension XMLReportFastPath {
         /// The key of the current unit, kept in ``entries``' arena once for all its entries.
         private var unitKey: FastEntries.Span?
         private let memory: Memory?
+        /// The declarations whose elements the memory keeps (held here: a static's access per element costs).
+        private let services = FastSchema.services
+        private let coverage = FastSchema.coverage
 
         init(bytes: UnsafeBufferPointer<UInt8>, memory: Memory?) {
             self.bytes = bytes
@@ -375,16 +378,18 @@ extension XMLReportFastPath {
         /// them, the element is exactly them.)
         private mutating func skipRememberedCoverage(from start: Int, place: Int) -> Bool {
             guard let memory, place < memory.coverage.count, let base = bytes.baseAddress else { return false }
-            for remembered in memory.coverage[place].reversed() where start + remembered.bytes.count <= bytes.count {
-                let same = remembered.bytes.withUnsafeBytes { other in
-                    guard let address = other.baseAddress else { return false }
+            let last = memory.coverage[place].count - 1
+            // The one that matched last time first: it is the last of its place.
+            for slot in stride(from: last, through: 0, by: -1) {
+                let same = memory.coverage[place][slot].bytes.withUnsafeBytes { other in
+                    guard let address = other.baseAddress, start + other.count <= bytes.count else { return false }
                     return memcmp(base + start, address, other.count) == 0
                 }
-                if same {
-                    position = start + remembered.bytes.count
-                    line += remembered.lines
-                    return true
-                }
+                guard same else { continue }
+                position = start + memory.coverage[place][slot].bytes.count
+                line += memory.coverage[place][slot].lines
+                if slot != last { memory.coverage[place].swapAt(slot, last) }
+                return true
             }
             return false
         }
@@ -475,11 +480,11 @@ extension XMLReportFastPath {
                 guard let found = child(nameStart, nameCount) else { return false }
                 declaration = found
             }
-            let remembered = declaration === FastSchema.services
+            let remembered = declaration === services
             if remembered && skipRemembered(from: elementStart) { return true }
             /// The place of a coverage element in its list, when the memory keeps that place.
             var coveragePlace: Int?
-            if declaration === FastSchema.coverage, memory != nil, let parent = stack.last,
+            if declaration === coverage, memory != nil, let parent = stack.last,
                 parent.occurrences <= Memory.coveragePlaces
             {
                 coveragePlace = parent.occurrences - 1
