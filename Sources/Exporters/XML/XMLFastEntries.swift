@@ -128,86 +128,92 @@ extension XMLRecordSource {
         ///
         /// The plain case (a known region and OZG-ID, values the validator takes as they are) is converted from
         /// the bytes as the CSV reader does; anything else goes through `makeRow`, which words every message.
-        mutating func row(_ index: Int) -> Result<ImportRow, InputError>? {
-            if let row = plainRow(index) { return .success(row) }
+        ///
+        /// `arena` and `spans` are those of ``entries``, taken once for all its rows (see ``withBytes(_:)``)
+        /// rather than in a closure per row.
+        mutating func row(
+            _ index: Int, arena: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<FastEntries.Span>
+        ) -> Result<ImportRow, InputError>? {
+            if let row = plainRow(index, arena: arena, spans: spans) { return .success(row) }
             return source.makeRow(entries.entry(index), file: file)
         }
 
-        private mutating func plainRow(_ index: Int) -> ImportRow? {
-            let entries = entries
-            let source = source
-            let file = file
-            var lastRegion = lastRegion
-            defer { self.lastRegion = lastRegion }
-            return entries.arena.withUnsafeBufferPointer { arena -> ImportRow? in
-                let base = index * FastEntries.fieldCount
-                let spans = entries.spans
-                func bytes(_ field: XMLEntry.Field) -> UnsafeBufferPointer<UInt8>? {
-                    let span = spans[base + field.rawValue]
-                    if span.isAbsent { return nil }
-                    return UnsafeBufferPointer(rebasing: arena[Int(span.offset)..<Int(span.offset + span.count)])
-                }
-                func string(_ field: XMLEntry.Field) -> String? { bytes(field).map { String(decoding: $0, as: UTF8.self) } }
-                // Untracked entries, and a Reifegrad without its model or the other way round: makeRow.
-                guard let statusBytes = bytes(.status), let regionBytes = bytes(.region), let serviceBytes = bytes(.service),
-                    (bytes(.maturity) == nil) == (bytes(.maturityModel) == nil)
-                else { return nil }
-                let validator = source.validator
-                // The region: one look-up per unit (entries of a unit share the span of its key).
-                let regionSpan = spans[base + XMLEntry.Field.region.rawValue]
-                let region: RegionKey
-                if let lastRegion, lastRegion.offset == regionSpan.offset, lastRegion.count == regionSpan.count {
-                    region = lastRegion.key
-                } else {
-                    let text = String(decoding: regionBytes, as: UTF8.self)
-                    guard let key = try? validator.region(text, field: XMLEntry.Field.region.elementName) else { return nil }
-                    region = key
-                    lastRegion = (regionSpan.offset, regionSpan.count, key)
-                }
-                // The OZG-ID: five digits (the schema's type); a short string needs no allocation.
-                guard let service = try? validator.service(String(decoding: serviceBytes, as: UTF8.self), field: XMLEntry.Field.service.elementName)
-                else { return nil }
-                guard let status = XMLRecordSource.statusWords.first(where: { $0.bytes.elementsEqual(statusBytes) })?.status else { return nil }
-                var update = RecordUpdate(status: status)
-                if let maturity = bytes(.maturity), let model = bytes(.maturityModel) {
-                    guard maturity.count == 1, maturity[0] >= 0x30, maturity[0] <= 0x37, model.count == 1,
-                        let parsed = MaturityModel(rawValue: Int(model[0]) - 0x30)
-                    else { return nil }
-                    let level = Int(maturity[0]) - 0x30
-                    guard (try? RecordValues.validateMaturity(level, model: parsed)) != nil else { return nil }
-                    update.maturity = level
-                    update.maturityModel = parsed
-                }
-                if let planned = bytes(.planned) {
-                    guard let date = ISODate(utf8: planned) else { return nil }
-                    update.planned = date
-                }
-                if let onlineSince = bytes(.onlineSince) {
-                    guard let date = ISODate(utf8: onlineSince) else { return nil }
-                    update.onlineSince = date
-                }
-                if let url = string(.url) {
-                    guard let checked = try? validator.url(url) else { return nil }
-                    update.url = checked
-                }
-                if let solution = string(.solution) {
-                    guard let checked = try? validator.text(solution, field: .solution) else { return nil }
-                    update.solution = checked
-                }
-                if let note = string(.note) {
-                    guard let checked = try? validator.text(note, field: .note) else { return nil }
-                    update.note = checked
-                }
-                if source.absentValues == .cleared {
-                    var absent = 0
-                    for (bit, field) in XMLRecordSource.clearable.enumerated() where spans[base + field.rawValue].isAbsent {
-                        absent |= 1 << bit
-                    }
-                    update.clear = XMLRecordSource.cleared[absent]
-                }
-                let head = entries.heads[index]
-                return ImportRow(file: file, line: Int(head.line), key: RecordKey(region: region, service: service), update: update)
+        /// Calls `body` with the bytes of ``entries``' arena and its spans.
+        func withBytes<R>(
+            _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<FastEntries.Span>) throws -> R
+        ) rethrows -> R {
+            try entries.arena.withUnsafeBufferPointer { arena in try entries.spans.withUnsafeBufferPointer { spans in try body(arena, spans) } }
+        }
+
+        private mutating func plainRow(
+            _ index: Int, arena: UnsafeBufferPointer<UInt8>, spans: UnsafeBufferPointer<FastEntries.Span>
+        ) -> ImportRow? {
+            let base = index * FastEntries.fieldCount
+            func bytes(_ field: XMLEntry.Field) -> UnsafeBufferPointer<UInt8>? {
+                let span = spans[base + field.rawValue]
+                if span.isAbsent { return nil }
+                return UnsafeBufferPointer(rebasing: arena[Int(span.offset)..<Int(span.offset + span.count)])
             }
+            func string(_ field: XMLEntry.Field) -> String? { bytes(field).map { String(decoding: $0, as: UTF8.self) } }
+            // Untracked entries, and a Reifegrad without its model or the other way round: makeRow.
+            guard let statusBytes = bytes(.status), let regionBytes = bytes(.region), let serviceBytes = bytes(.service),
+                (bytes(.maturity) == nil) == (bytes(.maturityModel) == nil)
+            else { return nil }
+            let validator = source.validator
+            // The region: one look-up per unit (entries of a unit share the span of its key).
+            let regionSpan = spans[base + XMLEntry.Field.region.rawValue]
+            let region: RegionKey
+            if let lastRegion, lastRegion.offset == regionSpan.offset, lastRegion.count == regionSpan.count {
+                region = lastRegion.key
+            } else {
+                let text = String(decoding: regionBytes, as: UTF8.self)
+                guard let key = try? validator.region(text, field: XMLEntry.Field.region.elementName) else { return nil }
+                region = key
+                lastRegion = (regionSpan.offset, regionSpan.count, key)
+            }
+            // The OZG-ID: five digits (the schema's type); a short string needs no allocation.
+            guard let service = try? validator.service(String(decoding: serviceBytes, as: UTF8.self), field: XMLEntry.Field.service.elementName)
+            else { return nil }
+            guard let status = XMLRecordSource.statusWords.first(where: { $0.bytes.elementsEqual(statusBytes) })?.status else { return nil }
+            var update = RecordUpdate(status: status)
+            if let maturity = bytes(.maturity), let model = bytes(.maturityModel) {
+                guard maturity.count == 1, maturity[0] >= 0x30, maturity[0] <= 0x37, model.count == 1,
+                    let parsed = MaturityModel(rawValue: Int(model[0]) - 0x30)
+                else { return nil }
+                let level = Int(maturity[0]) - 0x30
+                guard (try? RecordValues.validateMaturity(level, model: parsed)) != nil else { return nil }
+                update.maturity = level
+                update.maturityModel = parsed
+            }
+            if let planned = bytes(.planned) {
+                guard let date = ISODate(utf8: planned) else { return nil }
+                update.planned = date
+            }
+            if let onlineSince = bytes(.onlineSince) {
+                guard let date = ISODate(utf8: onlineSince) else { return nil }
+                update.onlineSince = date
+            }
+            if let url = string(.url) {
+                guard let checked = try? validator.url(url) else { return nil }
+                update.url = checked
+            }
+            if let solution = string(.solution) {
+                guard let checked = try? validator.text(solution, field: .solution) else { return nil }
+                update.solution = checked
+            }
+            if let note = string(.note) {
+                guard let checked = try? validator.text(note, field: .note) else { return nil }
+                update.note = checked
+            }
+            if source.absentValues == .cleared {
+                var absent = 0
+                for (bit, field) in XMLRecordSource.clearable.enumerated() where spans[base + field.rawValue].isAbsent {
+                    absent |= 1 << bit
+                }
+                update.clear = XMLRecordSource.cleared[absent]
+            }
+            let head = entries.heads[index]
+            return ImportRow(file: file, line: Int(head.line), key: RecordKey(region: region, service: service), update: update)
         }
     }
 }

@@ -143,11 +143,13 @@ public struct XMLRecordSource: RecordSource {
         /// The unit whose key was refused: its further entries are passed over without repeating the error.
         var refusedUnit: Int32?
         var rows = FastRows(source: self, entries: entries, file: file)
-        for index in 0..<entries.count {
-            let unit = entries.heads[index].unit
-            guard unit != refusedUnit, let result = rows.row(index) else { continue }
-            if case .failure(let error) = result, error.field == XMLEntry.Field.region.elementName { refusedUnit = unit }
-            try body(result)
+        try rows.withBytes { arena, spans in
+            for index in 0..<entries.count {
+                let unit = entries.heads[index].unit
+                guard unit != refusedUnit, let result = rows.row(index, arena: arena, spans: spans) else { continue }
+                if case .failure(let error) = result, error.field == XMLEntry.Field.region.elementName { refusedUnit = unit }
+                try body(result)
+            }
         }
     }
 
