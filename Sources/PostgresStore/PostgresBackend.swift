@@ -199,10 +199,11 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
             try session.execute("BEGIN")
             // One round trip: the lock wait bound, cursor plans for whole results, and the store's schema first
             // on the search path (postgres-nio's COPY names its table as one quoted identifier), then the lock. The
-            // settings are made in a CTE, which the lock's row needs first: a CTE with volatile functions is
-            // evaluated once and before the query that reads it, so the lock waits under the 120 s bound.
+            // settings are made in a CTE, which the lock's row needs first: a CTE with volatile functions is never
+            // folded into the query that reads it (PostgreSQL 12+; before, no CTE was) and is evaluated before that
+            // query's row, so the lock waits under the 120 s bound.
             try session.execute(
-                "WITH settings AS MATERIALIZED (SELECT set_config('lock_timeout', '120s', true) AS l, "
+                "WITH settings AS (SELECT set_config('lock_timeout', '120s', true) AS l, "
                     + "set_config('cursor_tuple_fraction', '1.0', true) AS c, "
                     + "set_config('search_path', '\(Schema.quoted(schema))', true) AS p) "
                     + "SELECT pg_advisory_xact_lock(\(Schema.lockKey(schema))) FROM settings")
