@@ -184,7 +184,9 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
                 throw error
             }
             reader.closeStreams()
-            try session.execute("COMMIT")
+            // Not waited for: a read-only transaction's commit cannot change what was read (one round trip of every
+            // `status`; the next statement on the connection waits for it, and closing ends it).
+            session.send("COMMIT")
             return result
         } catch let error where error is PSQLError || error is ConnectionLost {
             throw Failure.message(for: error, configuration: configuration, during: .read)

@@ -102,6 +102,19 @@ final class Session: @unchecked Sendable {
         }
     }
 
+    /// Sends one statement without waiting for its answer: statements sent after it on this connection queue
+    /// behind it (postgres-nio runs one at a time, in order), and its outcome is dropped. Only for a statement whose
+    /// failure changes nothing: the `COMMIT` of a read-only transaction, whose rows were already read (a lost
+    /// connection ends that transaction just the same, and the next statement reconnects).
+    func send(_ sql: String) {
+        let query = PostgresQuery(unsafeSQL: sql)
+        let connection = self.connection
+        bridge.start {
+            guard !connection.isClosed else { return }
+            _ = try? await connection.query(query, logger: Session.logger).collect()
+        }
+    }
+
     /// Fails with ``ConnectionLost`` when the connection has closed. Called on the event loop right before a query
     /// or a COPY is handed to the connection: postgres-nio 1.33.2 writes a request to a closed channel without
     /// failing it, so the request's promise or continuation is never completed — a query then waits forever, and
