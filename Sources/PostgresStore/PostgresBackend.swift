@@ -51,7 +51,7 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
             let session = try Session.connect(configuration, bridge: bridge)
             self.session = session
             if mode == .create {
-                migrated = try Schema.migrate(session, schema: schema)
+                migrated = try Self.migrate(session, configuration: configuration)
             } else {
                 try check(session, mode: mode)
             }
@@ -94,7 +94,7 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
     }
 
     private func check(_ session: Session, mode: Mode) throws {
-        switch try Schema.state(session, schema: schema) {
+        switch try Self.state(session, schema: schema) {
         case .missing:
             throw StoreError("\(configuration) holds no ozgtrack store: create one with 'ozgtrack init'")
         case .foreign:
@@ -105,9 +105,44 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
             if mode == .read {
                 throw StoreError("\(configuration) has an older schema: run 'ozgtrack init' once to upgrade it")
             }
-            _ = try Schema.migrate(session, schema: schema)
+            _ = try Self.migrate(session, configuration: configuration)
         case .version:
             break
+        }
+    }
+
+    /// Creates or upgrades the schema; a role that may not (the README's write and read-only roles) is told that
+    /// this needs the store's owner, and nothing was written.
+    private static func migrate(_ session: Session, configuration: PostgresConfiguration) throws -> Bool {
+        do {
+            return try Schema.migrate(session, schema: configuration.schema)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == Failure.State.insufficientPrivilege {
+            let text = error.serverInfo?[.message] ?? "permission denied"
+            throw StoreError(
+                "\(configuration): permission denied (\(text)): creating or upgrading the store needs its owner (a role with "
+                    + "CREATE on the database, or the schema's owner): run 'ozgtrack init' as that role; nothing was written")
+        }
+    }
+
+    /// What the schema holds, asked outside a transaction: in one round trip for a store (its version table
+    /// read at once, with the server's encoding, which streams need: ``Session/serverEncoding``); only when that
+    /// table is not there, ``Schema/state(_:schema:)`` looks at what the schema holds instead (missing, or another
+    /// application's tables). Every command opens the store this way: one round trip of every `status` and `set`
+    /// (three before: the schema's tables, the version, and a stream's encoding).
+    static func state(_ session: Session, schema: String) throws -> Schema.State {
+        do {
+            let rows = try session.rows(
+                "SELECT coalesce(max(version), 0)::bigint, current_setting('server_encoding') FROM \(Schema.quoted(schema)).schema_version"
+            ) { row in
+                let cells = row.makeRandomAccess()
+                return (version: Cell.int(cells[0]) ?? 0, encoding: Cell.text(cells[1]))
+            }
+            session.serverEncoding = rows.first?.encoding
+            return .version(rows.first?.version ?? 0)
+        } catch let error as PSQLError
+            where [Failure.State.undefinedTable, Failure.State.invalidSchemaName].contains(error.serverInfo?[.sqlState] ?? "")
+        {
+            return try Schema.state(session, schema: schema)
         }
     }
 
@@ -137,8 +172,8 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
         defer { lock.unlock() }
         let session = try currentSession()
         do {
+            // cursor_tuple_fraction = 1.0 comes with the session (``Session/connect(_:bridge:)``).
             try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try session.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             let reader = PostgresReader(session: session, schema: schema)
             let result: T
             do {
@@ -149,7 +184,9 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
                 throw error
             }
             reader.closeStreams()
-            try session.execute("COMMIT")
+            // Not waited for: a read-only transaction's commit cannot change what was read (one round trip of every
+            // `status`; the next statement on the connection waits for it, and closing ends it).
+            session.send("COMMIT")
             return result
         } catch let error where error is PSQLError || error is ConnectionLost {
             throw Failure.message(for: error, configuration: configuration, during: .read)
@@ -163,11 +200,15 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
         do {
             try session.execute("BEGIN")
             // One round trip: the lock wait bound, cursor plans for whole results, and the store's schema first
-            // on the search path (postgres-nio's COPY names its table as one quoted identifier); then the lock.
+            // on the search path (postgres-nio's COPY names its table as one quoted identifier), then the lock. The
+            // settings are made in a CTE, which the lock's row needs first: a CTE with volatile functions is never
+            // folded into the query that reads it (PostgreSQL 12+; before, no CTE was) and is evaluated before that
+            // query's row, so the lock waits under the 120 s bound.
             try session.execute(
-                "SELECT set_config('lock_timeout', '120s', true), set_config('cursor_tuple_fraction', '1.0', true), "
-                    + "set_config('search_path', '\(Schema.quoted(schema))', true)")
-            try session.execute("SELECT pg_advisory_xact_lock(\(Schema.lockKey(schema)))")
+                "WITH settings AS (SELECT set_config('lock_timeout', '120s', true) AS l, "
+                    + "set_config('cursor_tuple_fraction', '1.0', true) AS c, "
+                    + "set_config('search_path', '\(Schema.quoted(schema))', true) AS p) "
+                    + "SELECT pg_advisory_xact_lock(\(Schema.lockKey(schema))) FROM settings")
             let writer = PostgresWriter(session: session, schema: schema)
             let result: T
             do {
@@ -245,16 +286,18 @@ public class PostgresReader: BackendReader {
         var versions: [Int: StoredVersion]
     }
     var block: RegionBlock?
-    /// The region of the previous look-up.
-    private var lastLookup: RegionKey?
+    /// The key of the previous look-up.
+    private var lastLookup: RecordKey?
 
     public func latestVersion(of key: RecordKey, maxBatch: Int) throws -> StoredVersion? {
         if let block, block.region == key.region, block.maxBatch == maxBatch {
             return block.versions[key.service.value]
         }
         try prepare(for: key)
-        let sequential = lastLookup == key.region
-        lastLookup = key.region
+        // A second key of the same region, not the same key again: `set` reads its key before and after the
+        // write, and fetching the whole region for that took 4.5 ms of server time on the national store.
+        let sequential = lastLookup.map { $0.region == key.region && $0 != key } ?? false
+        lastLookup = key
         var binds = PostgresBindings()
         binds.append(PackedRegionKey(key.region).rawValue)
         binds.append(maxBatch)
@@ -318,9 +361,9 @@ public class PostgresReader: BackendReader {
 
     private func countsCharacters() throws -> Bool {
         if let characterLengths { return characterLengths }
-        let encoding = try session.rows("SELECT current_setting('server_encoding')") { row in
-            Cell.text(row.makeRandomAccess()[0]) ?? ""
-        }.first ?? ""
+        let encoding =
+            try session.serverEncoding
+            ?? (session.rows("SELECT current_setting('server_encoding')") { row in Cell.text(row.makeRandomAccess()[0]) ?? "" }.first ?? "")
         let counts = RegionRows.countsCharacters(serverEncoding: encoding)
         characterLengths = counts
         return counts

@@ -10,6 +10,8 @@ final class Session: @unchecked Sendable {
     let bridge: Bridge
     let configuration: PostgresConfiguration
     let connection: PostgresConnection
+    /// The server's encoding, when a query already asked for it (the store's version check does); `nil` otherwise.
+    var serverEncoding: String?
     /// postgres-nio logs nothing through this logger: the client never writes to the terminal, and no log line
     /// can carry a connection's password.
     static let logger = Logger(label: "ozgtrack.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -41,7 +43,16 @@ final class Session: @unchecked Sendable {
                 password: configuration.password, database: configuration.database, tls: tls)
         }
         settings.options.connectTimeout = .seconds(Int64(configuration.connectTimeout))
-        settings.options.additionalStartupParameters = [("application_name", "ozgtrack")]
+        // Settings every transaction of the session wants go in the start-up packet, which costs no round trip:
+        // - cursor plans for whole results (every cursor is read to its end; this was a `SET LOCAL` at the start of
+        //   each read transaction, one round trip of every `status`);
+        // - no JIT compilation: the planner cannot estimate `region % 16 <> 8` (the records above the Gemeinde
+        //   level, which `status` reads), takes it for nearly the whole table, and the server then compiled that
+        //   query for 34 ms (server log, national store) before returning its few rows — the most of `status`'s gap
+        //   to SQLite. The national CSV report took as long with JIT as without (three alternating pairs, load 8–9).
+        settings.options.additionalStartupParameters = [
+            ("application_name", "ozgtrack"), ("cursor_tuple_fraction", "1.0"), ("jit", "off"),
+        ]
         // The server name for TLS (SNI and, with verify-full, the name the certificate must carry) is the host, as
         // postgres-nio derives it; an IP address is not a valid SNI name, and then the certificate is checked
         // against the address (its IP entries), as libpq does.
@@ -88,6 +99,19 @@ final class Session: @unchecked Sendable {
         try bridge.run(failingOn: connection.closeFuture) {
             try Self.checkOpen(connection)
             _ = try await connection.query(query, logger: Session.logger).collect()
+        }
+    }
+
+    /// Sends one statement without waiting for its answer: statements sent after it on this connection queue
+    /// behind it (postgres-nio runs one at a time, in order), and its outcome is dropped. Only for a statement whose
+    /// failure changes nothing: the `COMMIT` of a read-only transaction, whose rows were already read (a lost
+    /// connection ends that transaction just the same, and the next statement reconnects).
+    func send(_ sql: String) {
+        let query = PostgresQuery(unsafeSQL: sql)
+        let connection = self.connection
+        bridge.start {
+            guard !connection.isClosed else { return }
+            _ = try? await connection.query(query, logger: Session.logger).collect()
         }
     }
 
@@ -195,6 +219,8 @@ enum Failure {
         static let cannotConnectNow = "57P03"
         static let readOnlyTransaction = "25006"
         static let tooManyConnections = "53300"
+        static let undefinedTable = "42P01"
+        static let invalidSchemaName = "3F000"
     }
 
     static func message(for error: any Error, configuration: PostgresConfiguration, during operation: Operation) -> StoreError {
