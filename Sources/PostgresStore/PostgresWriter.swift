@@ -4,8 +4,7 @@ import PostgresNIO
 /// Reads and appends inside one write transaction (inside ``PostgresBackend/write(_:)``).
 ///
 /// Appended versions are collected as COPY text and sent in pages of ``pageBytes`` straight into `record_version`,
-/// up to ``pagesInFlight`` pages on their way (each its own COPY, queued on the connection) while the next is
-/// collected. A read of a key whose versions are not yet known to be in the
+/// one page on its way while the next is collected. A read of a key whose versions are not yet known to be in the
 /// table (collected, or on their way) waits for them first.
 ///
 /// **Bulk loads into an empty store** (the national first import, `db copy`): when the first full page is sent and
@@ -23,28 +22,17 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     private var pendingCount = 0
     /// The packed keys (``packed(_:)``) of the collected versions.
     private var pendingKeys: [Int] = []
-    /// A page on its way: sent with its own COPY, not yet known to be in the table.
-    private struct SentPage {
-        let result: ResultBox<Void>
-        let count: Int
-        /// The packed keys of its versions.
-        let keys: [Int]
-        /// Its buffer takes a later page once the server has this one (a fresh 4 MB buffer per page cost a page
-        /// fault and a zeroed page per 4 kB).
-        let buffer: ByteBuffer
-    }
-
-    /// The pages on their way, oldest first (at most ``pagesInFlight``).
-    private var inFlight: [SentPage] = []
-    /// The versions of `inFlight`.
+    /// The versions and keys of the page on its way (sent, not yet known to be in the table).
+    private var inFlight: ResultBox<Void>?
+    /// The page on its way: its buffer takes the next page once the server has it (a fresh 4 MB buffer per page
+    /// cost a page fault and a zeroed page per 4 kB).
+    private var sentPage: ByteBuffer?
     private var inFlightCount = 0
-    /// A buffer and a key array of a page the server has, for the next page.
-    private var spareBuffer: ByteBuffer?
-    private var spareKeys: [Int] = []
+    private var inFlightKeys: [Int] = []
     /// Versions known to be in the table.
     private var mergedTotal = 0
-    /// The keys and regions of the pages on their way and of `pendingKeys`, built only when a read asks (an import
-    /// into an empty store never reads): `nil` when not built; `indexedPending` keys of `pendingKeys` are in it.
+    /// The keys and regions of `inFlightKeys` and `pendingKeys`, built only when a read asks (an import into an
+    /// empty store never reads): `nil` when not built; `indexedPending` keys of `pendingKeys` are in it.
     private var keyIndex: Set<Int>?
     private var regionIndex: Set<Int> = []
     private var indexedPending = 0
@@ -58,12 +46,6 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
 
     /// Send collected versions when they reach this many bytes.
     static let pageBytes = 4 << 20
-    /// At most this many pages on their way: the next page's COPY waits on the connection behind the one the
-    /// server is taking, so that the server starts on it as soon as it has finished the one before. With one page
-    /// on its way, the server waited after each page for the writer thread to wake up and start the next COPY:
-    /// 23 ms per 4 MB page, a quarter of the national load's time (server log, `log_min_duration_statement = 0`:
-    /// the COPYs busy 5.46 s of a 7.39 s load, load average 3).
-    static let pagesInFlight = 2
     /// The least a bulk load sends before the writer drops the indexes: one full page (below it, keeping them is
     /// cheaper than building them again).
     static let bulkThreshold = pageBytes
@@ -97,13 +79,11 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
             index = keyIndex
             self.keyIndex = nil  // unique while it grows
         } else {
-            index = Set(minimumCapacity: inFlightCount + pendingKeys.count)
+            index = Set(minimumCapacity: inFlightKeys.count + pendingKeys.count)
             regionIndex.removeAll(keepingCapacity: true)
-            for page in inFlight {
-                for key in page.keys {
-                    index.insert(key)
-                    regionIndex.insert(key >> 17)
-                }
+            for key in inFlightKeys {
+                index.insert(key)
+                regionIndex.insert(key >> 17)
             }
             indexedPending = 0
         }
@@ -167,52 +147,38 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     }
 
     /// Sends the collected versions into `record_version` with one COPY, without waiting for it: the caller
-    /// collects the next page while the server takes this one (when ``pagesInFlight`` pages are on their way, the
-    /// oldest is awaited first).
+    /// collects the next page while the server takes this one (the COPY before is awaited first).
     private func send(full: Bool) throws {
         guard pendingCount > 0 else { return }
+        try awaitSent()
         if full && !bulkConsidered {
             bulkConsidered = true
-            if !readsVersions && mergedTotal == 0 && pending.readableBytes >= Self.bulkThreshold {
-                try awaitSent()
-                try deferIndexes()
-            }
+            if !readsVersions && mergedTotal == 0 && pending.readableBytes >= Self.bulkThreshold { try deferIndexes() }
         }
-        while inFlight.count >= Self.pagesInFlight { try awaitOldest() }
-        var next = spareBuffer ?? ByteBuffer()
-        spareBuffer = nil
-        var keys: [Int] = []
-        swap(&keys, &spareKeys)
-        let result = session.startCopy(into: "record_version", columns: CopyText.columns, pending)
-        inFlight.append(SentPage(result: result, count: pendingCount, keys: pendingKeys, buffer: pending))
-        inFlightCount += pendingCount
-        pendingKeys = keys
+        var next = sentPage ?? ByteBuffer()
+        sentPage = nil
+        inFlight = session.startCopy(into: "record_version", columns: CopyText.columns, pending)
+        sentPage = pending
+        inFlightCount = pendingCount
+        swap(&inFlightKeys, &pendingKeys)
         pendingKeys.removeAll(keepingCapacity: true)
-        // The index holds the keys of the page that just left: rebuilt on the next read.
+        // The index holds the keys of the page that just arrived: rebuilt on the next read.
         keyIndex = nil
         indexedPending = 0
         pendingCount = 0
-        // Drop the reference to the sent page before writing into the buffer again (no copy on write).
-        pending = ByteBuffer()
         next.clear(minimumCapacity: Self.pageBytes + (64 << 10))
         pending = next
     }
 
-    /// Waits for the oldest COPY on its way; rethrows its error.
-    private func awaitOldest() throws {
-        guard !inFlight.isEmpty else { return }
-        let page = inFlight.removeFirst()
-        keyIndex = nil
-        try page.result.wait().get()
-        mergedTotal += page.count
-        inFlightCount -= page.count
-        spareBuffer = page.buffer
-        spareKeys = page.keys
-    }
-
-    /// Waits for every COPY on its way; rethrows the first error.
+    /// Waits for the COPY on its way; rethrows its error.
     private func awaitSent() throws {
-        while !inFlight.isEmpty { try awaitOldest() }
+        guard let box = inFlight else { return }
+        inFlight = nil
+        try box.wait().get()
+        mergedTotal += inFlightCount
+        inFlightCount = 0
+        inFlightKeys.removeAll(keepingCapacity: true)
+        keyIndex = nil
     }
 
     /// Sends what is collected and waits until every version sent is in the table (visible to this
