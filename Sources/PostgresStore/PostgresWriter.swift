@@ -245,12 +245,24 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
         for statement in statements { try session.execute(statement) }
     }
 
-    /// Appends what is left before the commit; builds dropped indexes again; refreshes the planner's statistics
-    /// after a large import.
+    /// The statistics target of the `ANALYZE` after a large import (the server's default is 100): a sample of
+    /// 300 × 10 rows instead of 300 × 100. This `ANALYZE` only bridges the time until autovacuum analyzes the
+    /// table with the server's own target, which it does after the commit anyway (the import's rows count as
+    /// changes since the last analyze): the next report must not meet a table without statistics (without the
+    /// key's correlation the planner sorts six million rows instead of reading them through the key index).
+    /// National store, on this machine under load: 0.28–0.31 s with the default target, 0.02–0.03 s with 10; the
+    /// report's plan is the same (an index scan, the key's correlation 1 either way).
+    static let bridgingStatisticsTarget = 10
+
+    /// Appends what is left before the commit; builds dropped indexes again; gives the planner statistics after a
+    /// large import.
     func finish() throws {
         try merge()
         try rebuildIndexes()
-        if mergedTotal >= 100_000 { try session.execute("ANALYZE \(table)") }
+        if mergedTotal >= 100_000 {
+            try session.execute("SELECT set_config('default_statistics_target', '\(Self.bridgingStatisticsTarget)', true)")
+            try session.execute("ANALYZE \(table)")
+        }
     }
 }
 

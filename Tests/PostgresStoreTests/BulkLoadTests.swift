@@ -10,12 +10,13 @@ import Testing
 /// stays all or nothing — and falls back to loading through the index whenever it cannot or should not.
 @Suite(.enabled(if: TestServer.enabled, "OZGTRACK_QUICK=1 without a PostgreSQL server"), .serialized)
 struct BulkLoadTests {
-    /// 40,000 versions of about 160 bytes of COPY text each: more than one page (``PostgresWriter/pageBytes``).
-    static func versions(batch: Int) -> [StoredVersion] {
+    /// 40 versions per region (by default 40,000) of about 160 bytes of COPY text each: more than one page
+    /// (``PostgresWriter/pageBytes``). The regions are 08111000, 08111001, …
+    static func versions(batch: Int, regions: Int = 1_000) -> [StoredVersion] {
         let note = String(repeating: "Notiz zur Umsetzung; ", count: 6)
         var versions: [StoredVersion] = []
-        for region in 0..<1_000 {
-            let key = try! RegionKey("08111\(String(format: "%03d", region))")
+        for region in 0..<regions {
+            let key = try! RegionKey("08\(String(format: "%06d", 111_000 + region))")
             for service in 10000..<10040 {
                 versions.append(
                     StoredVersion(
@@ -62,6 +63,26 @@ struct BulkLoadTests {
         let store = RecordStore(backend: backend)
         let key = RecordKey(region: try RegionKey("08111999"), service: OZGID(value: 10039)!)
         #expect(try store.read { try $0.current(key, asOf: nil)?.values.url } == "https://example.org/999/10039")
+    }
+
+    @Test func aLargeLoadLeavesStatisticsThatLetTheNextReportReadThroughTheKeyIndex() throws {
+        let test = try TestSchema()
+        let backend = try test.backend()
+        try backend.write { writer in
+            let id = try writer.appendBatch(Self.batch)
+            // At least 100,000 versions: the writer analyzes the table before the commit.
+            try writer.append(Self.versions(batch: id, regions: 3_000))
+        }
+        #expect(try Self.count(test) == [["120000"]])
+        let correlation = try TestServer.rows(
+            "SELECT correlation::text FROM pg_stats WHERE schemaname = '\(test.schema)' AND tablename = 'record_version' "
+                + "AND attname = 'region'")
+        #expect(correlation.count == 1)
+        let value: String? = correlation.first?.first ?? nil
+        #expect((value.flatMap { Double($0) } ?? 0) > 0.99)
+        let plan = try TestServer.rows(
+            "EXPLAIN " + RegionRows.query(table: "\"\(test.schema)\".record_version", filter: "", countsCharacters: false))
+        #expect(plan.contains { ($0.first ?? nil)?.contains("Index Scan using record_version_pkey") == true })
     }
 
     @Test func aFailedLoadLeavesTheEmptyStoreWithItsIndexes() throws {
