@@ -412,7 +412,7 @@ public final class PostgresVersionStream: VersionStream {
                         fetched += 1
                     }
                     totalRegions += fetched
-                    if !page.isEmpty, !(await channel.put(page)) { break }
+                    if !page.isEmpty, !(await channel.put(consume page)) { break }
                     if fetched < regions { break }
                     regions = max(1, min(4_096, Self.pageVersions * totalRegions / max(totalVersions, 1)))
                 }

@@ -23,11 +23,14 @@ public final class ReportRows: Sequence, IteratorProtocol {
     private var lastBatch: (id: Int, row: BatchRow)?
     private var chunk: [CompactRow] = []
     private var completed = false
+    /// Whether rows are counted in the aggregates (see ``Report/rowsWithoutAggregates()``).
+    private let aggregating: Bool
 
     /// A pass; with `trend`, the pass also counts the report's trend (see ``Report/rows(withTrend:)``); the rows'
     /// values may lack the fields in `omitting` (see ``Report/rows(withTrend:omitting:)``).
-    init(report: Report, trend: Bool = false, omitting: Set<RecordField> = []) {
+    init(report: Report, trend: Bool = false, omitting: Set<RecordField> = [], aggregating: Bool = true) {
         self.report = report
+        self.aggregating = aggregating
         // The trend's own reads (the units above the scope) come before the cursor opens.
         var counter: TrendCounter?
         if trend { counter = try? TrendCounter(report: report) }  // on an error trend() reads again and throws it
@@ -112,6 +115,8 @@ public final class ReportRows: Sequence, IteratorProtocol {
                 completed = true
                 if let failure = merger.failure {
                     report.fail(failure)
+                } else if merger.isComplete && !aggregating {
+                    report.finishWithoutAggregates()
                 } else if merger.isComplete {
                     report.finish(
                         aggregator.summary(orphaned: merger.orphaned, higherLevelRows: merger.higherLevelRows),
@@ -131,7 +136,9 @@ public final class ReportRows: Sequence, IteratorProtocol {
         while true {
             // The chunk is kept reversed so that rows are moved out, not copied.
             while let compact = chunk.popLast() {
-                if compact.reporting { aggregator.add(compact, services: services) } else { aggregator.addHigherLevel(compact) }
+                if aggregating {
+                    if compact.reporting { aggregator.add(compact, services: services) } else { aggregator.addHigherLevel(compact) }
+                }
                 if compact.listed || includesUnlisted {
                     let info = compact.values != nil && compact.record == nil ? batch(compact.batch) : nil
                     return RowView(compact: compact, provenance: info)
