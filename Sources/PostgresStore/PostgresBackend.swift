@@ -385,7 +385,7 @@ public final class PostgresVersionStream: VersionStream {
     static let pageVersions = 32_768
     /// The regions of the first page; later pages adapt to the versions per region seen.
     static let firstPageRegions = 16
-    static let capacity = 3
+    static let capacity = 6
 
     init(session: Session, cursor: String, countsCharacters: Bool) {
         let channel = ChunkChannel<[StoredVersion?]>(capacity: Self.capacity)

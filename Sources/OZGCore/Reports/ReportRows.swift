@@ -10,7 +10,7 @@ package import Foundation
 /// between cores. The database connection is used by the producing thread only while the caller waits for rows;
 /// everything that touches GRDB is prepared before it starts. Leaving the loop early stops the producer.
 public final class ReportRows: Sequence, IteratorProtocol {
-    private let channel = RowChannel(capacity: 8)
+    private let channel = RowChannel(capacity: 32)
     private let producer: RowProducer?
     private let merger: RowMerger
     private let report: Report
