@@ -153,17 +153,17 @@ public final class ReportRows: Sequence, IteratorProtocol {
 package struct RowView {
     let compact: CompactRow
     private let provenance: BatchRow?
-    /// The unit's own values, if it has a record.
-    package let values: RecordValues?
-    /// Online by the unit's own record.
-    package let isOnline: Bool
 
     init(compact: CompactRow, provenance: BatchRow?) {
         self.compact = compact
         self.provenance = provenance
-        values = compact.values ?? compact.record?.values
-        isOnline = values?.status == .online
     }
+
+    /// The unit's own values, if it has a record. (Read from the row, not kept beside it: a second copy of the
+    /// values made every view larger and cost reference counting per row.)
+    package var values: RecordValues? { compact.values ?? compact.record?.values }
+    /// Online by the unit's own record.
+    package var isOnline: Bool { (compact.values?.status ?? compact.record?.values.status) == .online }
 
     /// The position of the unit in ``ReportRows/regionList``.
     package var region: Int { Int(compact.region) }
