@@ -105,9 +105,12 @@ final class ChunkChannel<Element: Sendable>: @unchecked Sendable {
     private var count: Int { chunks.count }
 
     /// Hands a chunk on; suspends while the channel is full. Returns `false` when the consumer has gone.
-    func put(_ chunk: Element) async -> Bool {
+    /// The chunk is taken over: the channel then holds its only reference, so the consumer can move values out of
+    /// it in place (a reference kept here would make that a copy of the whole page).
+    func put(_ chunk: consuming Element) async -> Bool {
+        var pending: Element? = chunk
         while true {
-            switch offer(chunk) {
+            switch offer(&pending) {
             case .accepted: return true
             case .cancelled: return false
             case .full:
@@ -120,12 +123,12 @@ final class ChunkChannel<Element: Sendable>: @unchecked Sendable {
 
     private enum Offer { case accepted, cancelled, full }
 
-    private func offer(_ chunk: Element) -> Offer {
+    private func offer(_ chunk: inout Element?) -> Offer {
         condition.lock()
         defer { condition.unlock() }
         if cancelled { return .cancelled }
-        guard count < capacity else { return .full }
-        chunks.append(chunk)
+        guard count < capacity, let taken = chunk.take() else { return .full }
+        chunks.append(taken)
         condition.broadcast()
         return .accepted
     }

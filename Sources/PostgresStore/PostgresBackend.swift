@@ -419,19 +419,19 @@ struct VersionDecoder {
 /// The cursor yields one row per region (``RegionRows``); a page is as many regions as make about ``pageVersions``
 /// versions, judged from the regions fetched so far.
 public final class PostgresVersionStream: VersionStream {
-    private let channel: ChunkChannel<[StoredVersion?]>
-    /// The page being read; each version is moved out of it (set to `nil`) as it is handed on.
-    private var page: [StoredVersion?] = []
+    private let channel: ChunkChannel<[StoredVersion]>
+    /// The page being read by ``next()``.
+    private var page: [StoredVersion] = []
     private var index = 0
     private var closed = false
     /// The versions a page aims at.
     static let pageVersions = 32_768
     /// The regions of the first page; later pages adapt to the versions per region seen.
     static let firstPageRegions = 16
-    static let capacity = 3
+    static let capacity = 6
 
     init(session: Session, cursor: String, countsCharacters: Bool) {
-        let channel = ChunkChannel<[StoredVersion?]>(capacity: Self.capacity)
+        let channel = ChunkChannel<[StoredVersion]>(capacity: Self.capacity)
         self.channel = channel
         let connection = session.connection
         let configuration = session.configuration
@@ -445,7 +445,7 @@ public final class PostgresVersionStream: VersionStream {
             var totalVersions = 0
             do {
                 while true {
-                    var page: [StoredVersion?] = []
+                    var page: [StoredVersion] = []
                     page.reserveCapacity(Self.pageVersions + Self.pageVersions / 4)
                     var fetched = 0
                     try Session.checkOpen(connection)
@@ -455,7 +455,7 @@ public final class PostgresVersionStream: VersionStream {
                         fetched += 1
                     }
                     totalRegions += fetched
-                    if !page.isEmpty, !(await channel.put(page)) { break }
+                    if !page.isEmpty, !(await channel.put(consume page)) { break }
                     if fetched < regions { break }
                     regions = max(1, min(4_096, Self.pageVersions * totalRegions / max(totalVersions, 1)))
                 }
@@ -478,7 +478,26 @@ public final class PostgresVersionStream: VersionStream {
             index = 0
         }
         defer { index += 1 }
-        return page[index].take()
+        return page[index]
+    }
+
+    /// Hands out whole pages (each holds whole regions, so every version of a key).
+    public func nextPage(_ out: inout [StoredVersion]) throws -> Bool {
+        if index < page.count {
+            out = Array(page[index...])
+            page = []
+            index = 0
+            return true
+        }
+        out = []
+        if closed { return true }
+        guard let next = try channel.take() else {
+            closed = true
+            page = []
+            return true
+        }
+        out = next
+        return true
     }
 
     /// Stops fetching and waits until the fetching task is done (before the transaction ends).

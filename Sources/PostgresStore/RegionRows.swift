@@ -63,9 +63,8 @@ struct RegionRowDecoder {
 
     init(countsCharacters: Bool) { self.countsCharacters = countsCharacters }
 
-    /// Appends the versions of one result row (one region) to `page`; returns how many. (A page holds optionals
-    /// so that the stream can move each version out of it rather than copy it.)
-    mutating func decode(_ row: PostgresRow, into page: inout [StoredVersion?]) throws -> Int {
+    /// Appends the versions of one result row (one region) to `page`; returns how many.
+    mutating func decode(_ row: PostgresRow, into page: inout [StoredVersion]) throws -> Int {
         var cells = row.makeIterator()
         guard let regionCell = cells.next(), let textCell = cells.next() else { throw VersionDecoder.damaged(-1) }
         return try decode(region: Cell.int(regionCell) ?? -1, text: textCell.bytes, into: &page)
@@ -73,7 +72,7 @@ struct RegionRowDecoder {
 
     /// Appends the versions of the region stored as `packed` (``PackedRegionKey``), given as `text`, to `page`;
     /// returns how many.
-    mutating func decode(region packed: Int, text: ByteBuffer?, into page: inout [StoredVersion?]) throws -> Int {
+    mutating func decode(region packed: Int, text: ByteBuffer?, into page: inout [StoredVersion]) throws -> Int {
         let region = try regions.key(packed)
         guard let text else { return 0 }
         let start = page.count
@@ -82,9 +81,7 @@ struct RegionRowDecoder {
             return try parser.versions(of: region, into: &page)
         }
         if !inOrder {
-            page[start...].sort {
-                ($0?.key.service.value ?? 0, $0?.batch ?? 0) < ($1?.key.service.value ?? 0, $1?.batch ?? 0)
-            }
+            page[start...].sort { ($0.key.service.value, $0.batch) < ($1.key.service.value, $1.batch) }
         }
         return page.count - start
     }
@@ -103,7 +100,7 @@ struct RegionRowDecoder {
         }
 
         /// Appends every version; returns whether they came in stream order.
-        mutating func versions(of region: RegionKey, into page: inout [StoredVersion?]) throws -> Bool {
+        mutating func versions(of region: RegionKey, into page: inout [StoredVersion]) throws -> Bool {
             var inOrder = true
             var previous = (service: Int.min, batch: Int.min)
             while index < bytes.count {

@@ -132,9 +132,9 @@ struct RegionRowDecoderTests {
 
     static func decode(_ text: String, characters: Bool = false) throws -> [StoredVersion] {
         var decoder = RegionRowDecoder(countsCharacters: characters)
-        var page: [StoredVersion?] = []
+        var page: [StoredVersion] = []
         _ = try decoder.decode(region: region, text: ByteBuffer(string: text), into: &page)
-        return page.compactMap { $0 }
+        return page
     }
 
     @Test func aRegionOutOfOrderIsPutInStreamOrder() throws {

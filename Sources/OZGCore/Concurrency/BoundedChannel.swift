@@ -35,7 +35,9 @@ package final class BoundedChannel<Element> {
 
     /// Hands `element` on, waiting while `capacity` values wait.
     /// - Throws: the error the consumer cancelled with (``Cancelled`` when it gave none); the value is dropped.
-    package func send(_ element: Element) throws {
+    /// The value is taken over (`consuming`), so a chunk the sender no longer holds reaches the consumer as the only
+    /// reference: the consumer may change it in place without copying it.
+    package func send(_ element: consuming Element) throws {
         condition.lock()
         defer { condition.unlock() }
         while count >= capacity && !cancelled { condition.wait() }

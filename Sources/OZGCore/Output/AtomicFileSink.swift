@@ -34,7 +34,31 @@ public final class AtomicFileSink: OutputSink {
 
     public func write(_ text: String) throws { try writer.write(text) }
 
-    public func write(bytes: UnsafeRawBufferPointer) throws { try writer.write(bytes: bytes) }
+    public func write(bytes: UnsafeRawBufferPointer) throws {
+        try writer.write(bytes: bytes)
+        unstarted += bytes.count
+        if unstarted >= Self.writebackStep { startWriteback() }
+    }
+
+    /// Bytes written since the disk was last asked to start writing them, and the file offset up to which it was.
+    private var unstarted = 0
+    private var started: off_t = 0
+    /// How many bytes are written before the disk is asked to start writing them.
+    static let writebackStep = 32 << 20
+
+    /// Asks the system to start writing what is written so far to disk, without waiting, so that ``commit()``'s
+    /// `fsync` finds little left: a national CSV report (1.09 GB) otherwise waited 0.36 s for it after the last
+    /// row (`strace -T`, load about 9), with the CPU idle. On Linux `POSIX_FADV_DONTNEED` starts the write-back of
+    /// the range's dirty pages (and drops only pages already clean, which a range written just now has none of).
+    private func startWriteback() {
+        unstarted = 0
+        #if os(Linux)
+            let end = lseek(descriptor, 0, SEEK_CUR)
+            guard end > started else { return }
+            _ = posix_fadvise(descriptor, started, end - started, POSIX_FADV_DONTNEED)
+            started = end
+        #endif
+    }
 
     /// Flushes to disk and puts the file in place.
     public func commit() throws {

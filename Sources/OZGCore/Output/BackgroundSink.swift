@@ -15,7 +15,7 @@ public final class BackgroundSink: OutputSink, @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var finished = false
     static let chunk = 1 << 20
-    static let depth = 4
+    static let depth = 8
 
     /// Starts the writing thread. `inner` is used only by that thread until ``finish()`` returns.
     public init(_ inner: any OutputSink) {

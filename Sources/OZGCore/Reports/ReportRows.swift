@@ -10,7 +10,7 @@ package import Foundation
 /// between cores. The database connection is used by the producing thread only while the caller waits for rows;
 /// everything that touches GRDB is prepared before it starts. Leaving the loop early stops the producer.
 public final class ReportRows: Sequence, IteratorProtocol {
-    private let channel = RowChannel(capacity: 8)
+    private let channel = RowChannel(capacity: 32)
     private let producer: RowProducer?
     private let merger: RowMerger
     private let report: Report
@@ -23,11 +23,14 @@ public final class ReportRows: Sequence, IteratorProtocol {
     private var lastBatch: (id: Int, row: BatchRow)?
     private var chunk: [CompactRow] = []
     private var completed = false
+    /// Whether rows are counted in the aggregates (see ``Report/rowsWithoutAggregates()``).
+    private let aggregating: Bool
 
     /// A pass; with `trend`, the pass also counts the report's trend (see ``Report/rows(withTrend:)``); the rows'
     /// values may lack the fields in `omitting` (see ``Report/rows(withTrend:omitting:)``).
-    init(report: Report, trend: Bool = false, omitting: Set<RecordField> = []) {
+    init(report: Report, trend: Bool = false, omitting: Set<RecordField> = [], aggregating: Bool = true) {
         self.report = report
+        self.aggregating = aggregating
         // The trend's own reads (the units above the scope) come before the cursor opens.
         var counter: TrendCounter?
         if trend { counter = try? TrendCounter(report: report) }  // on an error trend() reads again and throws it
@@ -112,6 +115,8 @@ public final class ReportRows: Sequence, IteratorProtocol {
                 completed = true
                 if let failure = merger.failure {
                     report.fail(failure)
+                } else if merger.isComplete && !aggregating {
+                    report.finishWithoutAggregates()
                 } else if merger.isComplete {
                     report.finish(
                         aggregator.summary(orphaned: merger.orphaned, higherLevelRows: merger.higherLevelRows),
@@ -131,7 +136,9 @@ public final class ReportRows: Sequence, IteratorProtocol {
         while true {
             // The chunk is kept reversed so that rows are moved out, not copied.
             while let compact = chunk.popLast() {
-                if compact.reporting { aggregator.add(compact, services: services) } else { aggregator.addHigherLevel(compact) }
+                if aggregating {
+                    if compact.reporting { aggregator.add(compact, services: services) } else { aggregator.addHigherLevel(compact) }
+                }
                 if compact.listed || includesUnlisted {
                     let info = compact.values != nil && compact.record == nil ? batch(compact.batch) : nil
                     return RowView(compact: compact, provenance: info)
@@ -146,17 +153,17 @@ public final class ReportRows: Sequence, IteratorProtocol {
 package struct RowView {
     let compact: CompactRow
     private let provenance: BatchRow?
-    /// The unit's own values, if it has a record.
-    package let values: RecordValues?
-    /// Online by the unit's own record.
-    package let isOnline: Bool
 
     init(compact: CompactRow, provenance: BatchRow?) {
         self.compact = compact
         self.provenance = provenance
-        values = compact.values ?? compact.record?.values
-        isOnline = values?.status == .online
     }
+
+    /// The unit's own values, if it has a record. (Read from the row, not kept beside it: a second copy of the
+    /// values made every view larger and cost reference counting per row.)
+    package var values: RecordValues? { compact.values ?? compact.record?.values }
+    /// Online by the unit's own record.
+    package var isOnline: Bool { (compact.values?.status ?? compact.record?.values.status) == .online }
 
     /// The position of the unit in ``ReportRows/regionList``.
     package var region: Int { Int(compact.region) }

@@ -10,6 +10,12 @@ final class RowMerger {
     /// The cursor's next version, not yet merged. Kept as the cursor hands it out (no wider tuple): rows and
     /// versions are copied several times on their way, and the copies showed in `perf record` (see `next(into:)`).
     private var pending: StoredVersion?
+    /// The cursor again when it hands out pages (``PagedVersionCursor``): `pending` is then copied from `page`
+    /// rather than passed up version by version through the cursor and its stream.
+    private var pagedCursor: (any PagedVersionCursor)?
+    private var page: [StoredVersion] = []
+    private var pageIndex = 0
+    private var pagesEnded = false
     /// The regions of the pass, in key order, and their keys and whether each is a reporting unit.
     let regions: [Region]
     private let regionKeys: [RegionKey]
@@ -83,6 +89,7 @@ final class RowMerger {
             failure = error
         }
         cursor = opened
+        pagedCursor = opened as? any PagedVersionCursor
         provenance = opened?.provenance ?? [:]
         if let trend, let history = opened as? any VersionHistoryCursor {
             trend.start(batches: provenance)
@@ -106,6 +113,25 @@ final class RowMerger {
     var isFinished: Bool { finished }
 
     private func advance() throws {
+        if let paged = pagedCursor {
+            while pageIndex >= page.count {
+                if pagesEnded {
+                    pending = nil
+                    return
+                }
+                guard try paged.nextNewestPage(&page) else {
+                    // The stream has no pages (nothing was read yet): version by version.
+                    pagedCursor = nil
+                    pending = try cursor?.nextVersion()
+                    return
+                }
+                pageIndex = 0
+                if page.isEmpty { pagesEnded = true }
+            }
+            pending = page[pageIndex]
+            pageIndex += 1
+            return
+        }
         pending = try cursor?.nextVersion()
     }
 

@@ -23,8 +23,12 @@ final class RowProducer: @unchecked Sendable {
         chunk.reserveCapacity(Self.chunkSize)
         while merger.next(into: &chunk) {
             if chunk.count == Self.chunkSize {
-                do { try channel.send(chunk) } catch { return }  // the reading side stopped
-                chunk.removeAll(keepingCapacity: true)
+                // The full chunk is handed over as its only reference (the consumer reverses it in place; a
+                // reference still held here made that a copy of the whole chunk).
+                var full: [CompactRow] = []
+                full.reserveCapacity(Self.chunkSize)
+                swap(&full, &chunk)
+                do { try channel.send(full) } catch { return }  // the reading side stopped
             }
         }
         if !chunk.isEmpty { try? channel.send(chunk) }

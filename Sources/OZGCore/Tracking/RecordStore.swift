@@ -274,6 +274,41 @@ extension NewestVersionCursor: VersionHistoryCursor {
     func observeEveryVersion(_ body: @escaping (StoredVersion) -> Void) { everyVersion = body }
 }
 
+/// A cursor that hands out the newest version of each key a page at a time (see ``VersionStream/nextPage(_:)``).
+protocol PagedVersionCursor: AnyObject {
+    /// Replaces `page` with the newest versions of the next keys, in key order, and returns `true` (`page` is
+    /// empty at the end); `false` when the stream has no pages (then read with ``RecordCursor/nextVersion()``).
+    func nextNewestPage(_ page: inout [StoredVersion]) throws -> Bool
+}
+
+extension NewestVersionCursor: PagedVersionCursor {
+    func nextNewestPage(_ page: inout [StoredVersion]) throws -> Bool {
+        guard pending == nil, try stream.nextPage(&page) else { return false }
+        if let everyVersion { for version in page { everyVersion(version) } }
+        // Keep the last (newest) version of each run of one key; a page holds every version of its keys.
+        var superseded = false
+        if page.count > 1 {
+            for index in 1..<page.count where Self.sameKey(page[index - 1], page[index]) {
+                superseded = true
+                break
+            }
+        }
+        if superseded {
+            var newest: [StoredVersion] = []
+            newest.reserveCapacity(page.count)
+            for index in page.indices where index + 1 == page.count || !Self.sameKey(page[index], page[index + 1]) {
+                newest.append(page[index])
+            }
+            page = newest
+        }
+        return true
+    }
+
+    private static func sameKey(_ a: StoredVersion, _ b: StoredVersion) -> Bool {
+        a.key.service == b.key.service && a.key.region == b.key.region
+    }
+}
+
 /// A reader that can leave out fields its caller does not need (``VersionSelection/omitting``): a report that
 /// shows only aggregates (the HTML page of many units) reads no URLs, notes or dates. Readers that cannot simply
 /// do not conform; the report then reads every field, as before.
