@@ -590,21 +590,22 @@ def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures, wanted=
     try:
         create = ("DROP TABLE IF EXISTS anchor_status; CREATE TABLE anchor_status(region text, ozg_id text, status text, "
                   "maturity text, maturity_model text, planned text, online_since text, url text, solution text, note text)")
-        ingest = measure(
-            Figure("anchor: psql \\copy FROM (PostgreSQL ingest floor)"), runs,
-            ["psql", "--no-psqlrc", "--quiet", url, "-c",
-             f"\\copy anchor_status FROM '{source_csv}' WITH (FORMAT csv, HEADER true)"],
-            prepare=lambda: psql(url, "-c", create))
+
+        def copy_in(name, table, statement):
+            """`psql \\copy` of the source CSV into `table`, made afresh by `statement` before each run."""
+            return measure(Figure(name), runs,
+                           ["psql", "--no-psqlrc", "--quiet", url, "-c",
+                            f"\\copy {table} FROM '{source_csv}' WITH (FORMAT csv, HEADER true)"],
+                           prepare=lambda: psql(url, "-c", statement))
+
+        ingest = copy_in("anchor: psql \\copy FROM (PostgreSQL ingest floor)", "anchor_status", create)
         # Informational only (the import's target stays against the ten-text-column anchor above): the same \\copy
         # into a table that has the store's key, so that the price of a keyed table is visible beside the floor.
         create_keyed = ("DROP TABLE IF EXISTS anchor_keyed; CREATE TABLE anchor_keyed(region text, ozg_id integer, "
                         "status text, maturity text, maturity_model text, planned text, online_since text, url text, "
                         "solution text, note text, PRIMARY KEY (region, ozg_id))")
-        keyed = measure(
-            Figure("anchor (informational): psql \\copy FROM into a table keyed (region, ozg_id)"), runs,
-            ["psql", "--no-psqlrc", "--quiet", url, "-c",
-             f"\\copy anchor_keyed FROM '{source_csv}' WITH (FORMAT csv, HEADER true)"],
-            prepare=lambda: psql(url, "-c", create_keyed))
+        keyed = copy_in("anchor (informational): psql \\copy FROM into a table keyed (region, ozg_id)", "anchor_keyed",
+                        create_keyed)
         psql(url, "-c", "DROP TABLE anchor_keyed")
         export = measure(
             Figure("anchor: psql \\copy TO STDOUT CSV (PostgreSQL export floor)"), runs,
