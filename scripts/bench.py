@@ -68,21 +68,30 @@ ROOT = Path(__file__).resolve().parent.parent
 BINARY = ROOT / ".build" / "release" / "ozgtrack"
 
 
-def run_timed(command, stdout=None, env=None):
-    """Runs `command` under /usr/bin/time -v; returns (wall seconds, peak MiB, exit status)."""
+def time_v(command, stdout=None, env=None):
+    """Runs `command` under /usr/bin/time -v; returns its report (field name → text) and the exit status."""
     result = subprocess.run(
         ["/usr/bin/time", "-v"] + command, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
         text=True)
-    wall = peak = None
+    fields = {}
     for line in result.stderr.splitlines():
-        line = line.strip()
-        if line.startswith("Elapsed (wall clock) time"):
-            value = line.split(": ", 1)[1]
-            parts = [float(p) for p in value.split(":")]
-            wall = parts[-1] + (parts[-2] * 60 if len(parts) > 1 else 0) + (parts[-3] * 3600 if len(parts) > 2 else 0)
-        elif line.startswith("Maximum resident set size"):
-            peak = int(line.split(": ", 1)[1]) / 1024
-    return wall, peak, result.returncode
+        name, _, value = line.strip().partition(": ")
+        fields[name] = value
+    return fields, result.returncode
+
+
+def wall_and_peak(fields):
+    """Wall seconds and peak MiB from a /usr/bin/time -v report (`None` for a field it lacks)."""
+    elapsed = fields.get("Elapsed (wall clock) time (h:mm:ss or m:ss)")
+    wall = sum(float(part) * 60 ** power for power, part in enumerate(reversed(elapsed.split(":")))) if elapsed else None
+    peak = fields.get("Maximum resident set size (kbytes)")
+    return wall, int(peak) / 1024 if peak else None
+
+
+def run_timed(command, stdout=None, env=None):
+    """Runs `command` under /usr/bin/time -v; returns (wall seconds, peak MiB, exit status)."""
+    fields, status = time_v(command, stdout, env)
+    return (*wall_and_peak(fields), status)
 
 
 class Figure:
@@ -101,6 +110,32 @@ class Figure:
     @property
     def peak(self):
         return max(self.peaks) if self.peaks else None
+
+
+def set_command(database):
+    """`set` of one record that changes it on every run (planned, in_progress, …), so that every run writes and
+    commits: a function of the run's number, as `measure` takes it."""
+    return lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
+                           "--db", str(database), "--actor", "bench"]
+
+
+def run_interleaved(commands, runs):
+    """Runs each of `commands` ((name, command) pairs; a command is a list or a function of the run's number) once
+    per round for `runs` rounds, so that a burst of load falls on all alike; returns the wall times per name and
+    the peak memory (MiB) per name of one more run each under /usr/bin/time -v (a child forked from this Python
+    process would report Python's own resident size as its peak: the kernel keeps the larger of before and after
+    exec)."""
+    walls = {name: [] for name, _ in commands}
+    for number in range(runs):
+        for name, command in commands:
+            argv = command(number) if callable(command) else command
+            started = time.perf_counter()
+            status = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+            walls[name].append(time.perf_counter() - started)
+            if status != 0:
+                sys.exit(f"bench: {' '.join(argv)} exited with status {status}")
+    peaks = {name: run_timed(command(runs) if callable(command) else command)[1] for name, command in commands}
+    return walls, peaks
 
 
 def measure(figure, runs, command, prepare=None, allowed=(0,), stdout=None):
@@ -261,11 +296,7 @@ def main():
 
     if not args.reports_only:
         # Small commands on the national database (start-up included).
-        # Each run changes the record (planned, in_progress, planned, …), so that every run writes.
-        figures.append(measure(
-            Figure("set (national database, a real change)"), runs,
-            lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
-                            "--db", str(db), "--actor", "bench"]))
+        figures.append(measure(Figure("set (national database, a real change)"), runs, set_command(db)))
         figures[-1].target_seconds = 0.05
         figures.append(measure(Figure("status of one Gemeinde", None, None, None), runs,
                                [str(BINARY), "status", "08111000", "--db", str(db)]))
@@ -349,20 +380,6 @@ def national_sqlite(db, source_csv):
         subprocess.run([str(BINARY), "import", str(source_csv), "--db", str(db), "--actor", "bench"], check=True,
                        stdout=subprocess.DEVNULL)
         mark_filled(db, source_csv)
-
-
-def sqlite_small_commands(runs, db, source_csv):
-    """`set` and `status` on the national SQLite database (made first if missing)."""
-    national_sqlite(db, source_csv)
-    set_figure = measure(
-        Figure("set (national database, a real change)"), runs,
-        lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
-                        "--db", str(db), "--actor", "bench"])
-    set_figure.target_seconds = 0.05
-    status_figure = measure(Figure("status of one Gemeinde", None, None, None), runs,
-                            [str(BINARY), "status", "08111000", "--db", str(db)])
-    status_figure.target_seconds = 0.05
-    return [set_figure, status_figure]
 
 
 def write_table(args, work, rows, runs, figures):
@@ -458,16 +475,8 @@ def collection_reports(work, db, national_csv, scope):
 
 def run_timed_cpu(command):
     """Runs `command` under /usr/bin/time -v; returns (wall s, peak MiB, user s, system s, exit status)."""
-    result = subprocess.run(["/usr/bin/time", "-v"] + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    fields = {}
-    for line in result.stderr.splitlines():
-        name, _, value = line.strip().partition(": ")
-        fields[name] = value
-    parts = [float(part) for part in fields["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")]
-    wall = sum(part * 60 ** power for power, part in enumerate(reversed(parts)))
-    return (wall, int(fields["Maximum resident set size (kbytes)"]) / 1024, float(fields["User time (seconds)"]),
-            float(fields["System time (seconds)"]), result.returncode)
+    fields, status = time_v(command)
+    return (*wall_and_peak(fields), float(fields["User time (seconds)"]), float(fields["System time (seconds)"]), status)
 
 
 def warm_page_cache(paths):
@@ -676,12 +685,6 @@ def small_commands_side_by_side(args, url, db, sqlite_db):
     per round, so that a burst of load falls on all alike), medians in milliseconds. The target (issue 12) is a
     difference — PostgreSQL within 20 ms of SQLite — which three runs rounded to 10 ms could not show."""
     runs = args.small_runs
-
-    def set_command(database):
-        # Each run changes the record (planned, in_progress, …), so that every run writes and commits.
-        return lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
-                               "--db", str(database), "--actor", "bench"]
-
     commands = [
         ('anchor: psql -c "select 1" (connection floor)', ["psql", "--no-psqlrc", "--quiet", url, "-c", "select 1"]),
         ("status of one Gemeinde (SQLite)", [str(BINARY), "status", "08111000", "--db", str(sqlite_db)]),
@@ -691,18 +694,10 @@ def small_commands_side_by_side(args, url, db, sqlite_db):
     ]
     figures = {name: Figure(name) for name, _ in commands}
     load = os.getloadavg()[0]
-    for number in range(runs):
-        for name, command in commands:
-            argv = command(number) if callable(command) else command
-            started = time.perf_counter()
-            status = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
-            figures[name].walls.append(time.perf_counter() - started)
-            if status != 0:
-                sys.exit(f"bench: {' '.join(argv)} exited with status {status}")
-    # Peak memory from one more run each under /usr/bin/time -v (a child of this Python process would report
-    # Python's resident size).
-    for name, command in commands:
-        figures[name].peaks.append(run_timed(command(runs) if callable(command) else command)[1])
+    walls, peaks = run_interleaved(commands, runs)
+    for name, _ in commands:
+        figures[name].walls = walls[name]
+        figures[name].peaks = [peaks[name]]
     floor = figures[commands[0][0]]
     for name, _ in commands:
         figure = figures[name]
@@ -777,28 +772,11 @@ def measure_startup(args, work):
         ("ozgtrack catalogue stats", [str(BINARY), "catalogue", "stats"], 0.020),
         ("ozgtrack regions show 08111000", [str(BINARY), "regions", "show", "08111000"], 0.020),
         ("ozgtrack status 08111000", [str(BINARY), "status", "08111000", "--db", str(db)], 0.020),
-        # Each run changes the record (planned, in_progress, …), so that every run writes and commits.
-        ("ozgtrack set 08111000 10000 (a real change)",
-         lambda number: [str(BINARY), "set", "08111000", "10000", "--status", ["planned", "in_progress"][number % 2],
-                         "--db", str(db), "--actor", "bench"], 0.020),
+        ("ozgtrack set 08111000 10000 (a real change)", set_command(db), 0.020),
     ]
-    walls = {name: [] for name, _, _ in commands}
-    peaks = {name: [] for name, _, _ in commands}
     load = os.getloadavg()
     print(f"CLI start-up: {runs} runs per command, interleaved; load average {load[0]:.2f}", file=sys.stderr)
-    # Interleaved (every command once per round), so that a burst of load falls on all figures alike.
-    for number in range(runs):
-        for name, command, _ in commands:
-            argv = command(number) if callable(command) else command
-            start = time.perf_counter()
-            status = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
-            walls[name].append(time.perf_counter() - start)
-            if status != 0:
-                sys.exit(f"bench: {' '.join(argv)} exited with status {status}")
-    # Peak memory from one more run each under /usr/bin/time -v: a child forked from this Python process would
-    # report Python's own resident size as its peak (the kernel keeps the larger of before and after exec).
-    for name, command, _ in commands:
-        peaks[name].append(run_timed(command(runs) if callable(command) else command)[1])
+    walls, peaks = run_interleaved([(name, command) for name, command, _ in commands], runs)
     floor = statistics.median(walls[commands[1][0]])
     lines = [
         f"CLI start-up, measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, load average "
@@ -810,7 +788,7 @@ def measure_startup(args, work):
     for name, _, target in commands:
         median = statistics.median(walls[name])
         verdict = f"≤ {target * 1000:.0f} ms ({'met' if median <= target else 'MISSED'})" if target else ""
-        lines.append(f"| {name} | {median * 1000:.1f} ms | {min(walls[name]) * 1000:.1f} ms | {max(peaks[name]):.0f} MiB | "
+        lines.append(f"| {name} | {median * 1000:.1f} ms | {min(walls[name]) * 1000:.1f} ms | {peaks[name]:.0f} MiB | "
                      f"{median / floor:.2f} | {verdict} |")
     table = "\n".join(lines) + "\n"
     print(table)

@@ -453,13 +453,9 @@ extension XMLReportFastPath {
         @inline(__always) private func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
         @inline(__always) private func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
-        private func equals(_ start: Int, _ count: Int, _ name: [UInt8]) -> Bool {
-            guard count == name.count else { return false }
-            for index in 0..<count where bytes[start + index] != name[index] { return false }
-            return true
-        }
-
-        private func equals(_ start: Int, _ count: Int, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        /// Whether the `count` bytes at `start` are `name` (the schema's names, and the two the scanner knows itself).
+        private func equals<Name: RandomAccessCollection<UInt8>>(_ start: Int, _ count: Int, _ name: Name) -> Bool
+        where Name.Index == Int {
             guard count == name.count else { return false }
             for index in 0..<count where bytes[start + index] != name[index] { return false }
             return true
@@ -482,13 +478,14 @@ extension XMLReportFastPath {
             }
             let remembered = declaration === services
             if remembered && skipRemembered(from: elementStart) { return true }
-            /// The place of a coverage element in its list, when the memory keeps that place.
+            // The place of a coverage element in its list, when the memory keeps that place.
             var coveragePlace: Int?
             if declaration === coverage, memory != nil, let parent = stack.last,
                 parent.occurrences <= Memory.coveragePlaces
             {
-                coveragePlace = parent.occurrences - 1
-                if skipRememberedCoverage(from: elementStart, place: parent.occurrences - 1) { return true }
+                let place = parent.occurrences - 1
+                coveragePlace = place
+                if skipRememberedCoverage(from: elementStart, place: place) { return true }
             }
             switch declaration.role {
             case .unit:
