@@ -635,6 +635,7 @@ def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures, wanted=
         against_keyed.walls, against_keyed.peaks = imported.walls, imported.peaks
         against_keyed.note = "informational: the target is against the ingest floor above"
         figures += [imported, against_keyed]
+        figures.append(server_part(url, runs, out, ingest))
         figures += small_commands_side_by_side(
             args, url, db, Path(args.work) / database_name(args, "national.sqlite"))
         figures.append(measure(Figure("PostgreSQL: check nationwide (--min-online 10)", export, None, 200), runs,
@@ -677,6 +678,40 @@ def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures, wanted=
         if cluster:
             subprocess.run([str(ROOT / "scripts" / "pg-cluster.sh"), "stop", cluster], check=False)
     return figures
+
+
+def server_part(url, runs, out, ingest):
+    """Informational, no target: the server's own part of the import, done by psql on the same cluster — the rows
+    the import just wrote, as COPY text in `record_version`'s columns (what the writer streams), into a bare table
+    with the partial index the import keeps, then the key index (with the writer's `maintenance_work_mem`), `ANALYZE`
+    with the writer's statistics target, and the commit, in one transaction. The import cannot take less however cheap
+    its client is: this line's ratio to the ingest floor is the lowest ratio the import can reach on this server."""
+    rows = out / "pg-server-part.txt"
+    psql(url, "-c", f"\\copy bench.record_version TO '{rows}'")
+    count = int(subprocess.run(["psql", "--no-psqlrc", "--quiet", "--tuples-only", "--no-align", url, "-c",
+                                "SELECT count(*) FROM bench.record_version"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    memory = max(64 << 10, min(count // 1024 * 100, 1 << 20))  # kB, as PostgresWriter.indexBuildMemory
+    script = out / "pg-server-part.sql"
+    script.write_text(
+        "BEGIN;\n"
+        "CREATE TABLE server_part (LIKE bench.record_version);\n"
+        "CREATE INDEX ON server_part (region, ozg_id, batch) WHERE region % 16 <> 8;\n"
+        f"\\copy server_part FROM '{rows}'\n"
+        f"SET LOCAL maintenance_work_mem = '{memory}kB';\n"
+        "ALTER TABLE server_part ADD PRIMARY KEY (region, ozg_id, batch);\n"
+        "SET LOCAL default_statistics_target = 10;\n"
+        "ANALYZE server_part;\n"
+        "COMMIT;\n")
+    figure = measure(
+        Figure("anchor (informational): the import's server part by psql (its rows as COPY text into a bare "
+               "table, then the key index, one transaction)", ingest), runs,
+        ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", url, "-f", str(script)],
+        prepare=lambda: psql(url, "-c", "DROP TABLE IF EXISTS server_part"))
+    figure.note = "informational: the import's lower bound on this server (its ratio is the lowest the import can reach)"
+    psql(url, "-c", "DROP TABLE server_part")
+    rows.unlink()
+    return figure
 
 
 def small_commands_side_by_side(args, url, db, sqlite_db):

@@ -133,6 +133,51 @@ struct BackendCLITests {
         }
     }
 
+    @Test("a store of schema version 2 (batch ids as bigint) upgraded by init reads the same: dump, history, diff")
+    func upgradeFromVersionTwo() throws {
+        guard PostgresServer.enabled else { return }
+        try withTemporaryDirectory { directory in
+            let (url, schema) = try PostgresServer.freshURL()
+            defer { _ = try? PostgresServer.psql("DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE") }
+            let store = TestStore(location: url)
+            try Self.fill(store, in: directory)
+            let commands = [
+                ["dump"], ["dump", "--as-of", "2025-03-31"], ["history", "08111000", "--format", "json"],
+                ["history", "08115", "--format", "json"], ["diff", "--since", "2000-01-01", "--format", "json"],
+                ["report", "--scope", "08115", "--as-of", "2025-03-31", "--format", "csv"],
+            ]
+            let environment = ["SOURCE_DATE_EPOCH": "1767225600"]
+            let before = try commands.map { try ozgtrack(store.args($0), in: directory, environment: environment) }
+            // The layout schema version 2 wrote: `batch` as bigint, no row for version 3.
+            try PostgresServer.psql(
+                "ALTER TABLE \"\(schema)\".record_version ALTER COLUMN batch TYPE bigint; "
+                    + "DELETE FROM \"\(schema)\".schema_version WHERE version = 3")
+            let batchType =
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = '\(schema)' "
+                + "AND table_name = 'record_version' AND column_name = 'batch'"
+            #expect(try PostgresServer.psql(batchType) == "bigint")
+            let refused = try ozgtrack(store.args(["status", "08111000"]), in: directory)
+            #expect(refused.status == 2)
+            #expect(refused.stderr.contains("run 'ozgtrack init' once to upgrade it"), "\(refused.stderr)")
+
+            let upgraded = try ozgtrack(store.args(["init"]), in: directory)
+            #expect(upgraded.status == 0, "\(upgraded.stderr)")
+            #expect(try PostgresServer.psql(batchType) == "integer")
+            #expect(try PostgresServer.psql("SELECT max(version) FROM \"\(schema)\".schema_version") == "3")
+            for (command, expected) in zip(commands, before) {
+                let actual = try ozgtrack(store.args(command), in: directory, environment: environment)
+                #expect(actual.status == expected.status, "\(command): \(actual.stderr)")
+                #expect(actual.stdout == expected.stdout, "\(command)")
+                #expect(!expected.stdout.isEmpty, "\(command)")
+            }
+            // And the upgraded store takes the next write.
+            let set = try ozgtrack(store.args(["set", "08111000", "10000", "--status", "planned", "--recorded-at", "2025-06-01"]), in: directory)
+            #expect(set.status == 0, "\(set.stderr)")
+            let history = try ozgtrack(store.args(["history", "08111000", "10000", "--format", "json"]), in: directory)
+            #expect((try json(history.stdout) as? [Any])?.count == 4)
+        }
+    }
+
     @Test("several processes write at once: every set and import lands, history complete", arguments: Backend.tested)
     func concurrentSetsAndImports(backend: Backend) throws {
         try withTemporaryDirectory { directory in

@@ -162,8 +162,10 @@ final class PostgresRolesCLITests {
 
     @Test("an older store: only the owner upgrades it; the others are refused, nothing changed")
     func onlyOwnerMigrates() throws {
-        // The store as schema version 1 wrote it: without the token table and its version row.
-        try psql("DROP TABLE ozgtrack.access_token; DELETE FROM ozgtrack.schema_version WHERE version = 2", as: owner)
+        // The store as schema version 1 wrote it: without the token table, `batch` as bigint, no later version rows.
+        try psql(
+            "DROP TABLE ozgtrack.access_token; ALTER TABLE ozgtrack.record_version ALTER COLUMN batch TYPE bigint; "
+                + "DELETE FROM ozgtrack.schema_version WHERE version >= 2", as: owner)
         let before = try contents()
         for role in [writer, reader] {
             let initialized = try ozgtrack(["init", "--db", url(role)])
@@ -186,7 +188,7 @@ final class PostgresRolesCLITests {
 
         let upgraded = try ozgtrack(["init", "--db", url(owner)])
         #expect(upgraded.status == 0, "\(upgraded.stderr)")
-        #expect(try psql("SELECT max(version) FROM ozgtrack.schema_version", as: owner) == "2")
+        #expect(try psql("SELECT max(version) FROM ozgtrack.schema_version", as: owner) == "3")
         #expect(try ozgtrack(["set", "08111000", "10000", "--status", "online", "--db", url(writer)]).status == 0)
         #expect(try ozgtrack(["status", "08111000", "--db", url(reader)]).status == 0)
     }
