@@ -253,10 +253,13 @@ public final class CSVReader {
                     try quoted(unescape: unescape)
                 } else {
                     let start = position
-                    while position < end {
-                        let byte = base[position]
+                    // The scan runs on a local index, stored back once per field: as `self.position` it was stored to
+                    // memory at every byte (the record loop was 10 % of a national dry run's samples).
+                    var index = position
+                    while index < end {
+                        let byte = base[index]
                         if byte == delimiter || byte == 0x0A { break }
-                        if byte == 0x0D, position + 1 < end, base[position + 1] == 0x0A { break }
+                        if byte == 0x0D, index + 1 < end, base[index + 1] == 0x0A { break }
                         if byte == 0x22 {
                             throw Failure(
                                 kind: .malformed, line: startLine,
@@ -264,8 +267,9 @@ public final class CSVReader {
                                     + "enclosed in quotes, with inner quotes doubled")
                         }
                         if byte == 0 { throw Failure(kind: .encoding, line: startLine, message: "NUL byte in field \(count + 1): expected text") }
-                        position += 1
+                        index += 1
                     }
+                    position = index
                     try append(start: start, length: position - start, inSide: false)
                 }
                 if position >= end { return }

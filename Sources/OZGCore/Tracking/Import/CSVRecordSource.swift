@@ -73,16 +73,19 @@ public struct CSVRecordSource: RecordSource {
                 throw error
             }
             guard more else { break }
-            let parsed: (key: RecordKey, update: RecordUpdate)
+            // The update is filled in place and moved on: returned in an optional tuple it was copied (with its
+            // strings retained) and went through the runtime's generic enum code (`perf record`, national dry run).
+            var update = RecordUpdate()
+            let key: RecordKey
             do throws(InputError) {
-                guard let value = try row.parse() else { continue }
-                parsed = value
+                guard let parsed = try row.parse(into: &update) else { continue }
+                key = parsed
             } catch {
                 try sink.failure(error.located(file: file, line: table.line))
                 input.release(before: table.reader.offset)
                 continue
             }
-            try sink.row(parsed.key, parsed.update, file: file, line: table.line)
+            try sink.row(key, consume update, file: file, line: table.line)
             input.release(before: table.reader.offset)
         }
     }
@@ -190,8 +193,9 @@ struct CSVRowParser {
         CSVFormat.original(ofCell: try text(column))
     }
 
-    /// The row's key and update, or `nil` when it is skipped (an unknown key, when the validator skips those).
-    mutating func parse() throws(InputError) -> (key: RecordKey, update: RecordUpdate)? {
+    /// The row's key, with its values set in `update` (an empty update on entry), or `nil` when the row is skipped
+    /// (an unknown key, when the validator skips those).
+    mutating func parse(into update: inout RecordUpdate) throws(InputError) -> RecordKey? {
         let regionBytes = Self.trimmed(reader[region])
         let regionKey: RegionKey
         if let lastRegion, Self.same(regionBytes, lastRegionBytes) {
@@ -219,7 +223,6 @@ struct CSVRowParser {
             }
             id = checked
         }
-        var update = RecordUpdate()
         for (fieldIndex, column) in columns.enumerated() where column >= 0 && !reader.isEmpty(column) {
             let bytes = reader[column]
             switch RecordField.allCases[fieldIndex] {
@@ -262,6 +265,6 @@ struct CSVRowParser {
                 update.note = try validator.text(try cell(column), field: .note)
             }
         }
-        return (RecordKey(region: regionKey, service: id), update)
+        return RecordKey(region: regionKey, service: id)
     }
 }
