@@ -34,22 +34,32 @@ public final class CSVReader {
     /// The longest field accepted, in bytes.
     public let maxFieldBytes: Int
     /// The line on which the current record starts (1-based).
-    public private(set) var line = 0
+    public var line: Int { state.pointee.line }
     /// The number of fields in the current record.
-    public private(set) var count = 0
+    public var count: Int { state.pointee.count }
     /// The byte offset where the next record starts (everything before it has been read).
-    public var offset: Int { position }
+    public var offset: Int { state.pointee.position }
 
     private let base: UnsafePointer<UInt8>?
     private let end: Int
-    private var position: Int
-    private var nextLine = 1
     /// Field spans of the current record. A fixed buffer (a `let` pointer, so the hot loop pays no
     /// exclusivity checks): records have at most ``maxFields`` fields.
     private let spans: UnsafeMutablePointer<Span>
-    private var side: UnsafeMutablePointer<UInt8>
-    private var sideCapacity = 4096
-    private var sideCount = 0
+    /// The reader's changing state, behind a `let` pointer for the same reason: as `var` properties of the class,
+    /// their dynamic exclusivity checks (`swift_beginAccess`) were 4 % of a national dry run's samples
+    /// (5,988,307 rows; `perf record`, docs/performance.md).
+    private let state: UnsafeMutablePointer<State>
+
+    private struct State {
+        var line = 0
+        var count = 0
+        var position: Int
+        var nextLine = 1
+        /// Unescaped quoted fields of the current record.
+        var side: UnsafeMutablePointer<UInt8>
+        var sideCapacity = 4096
+        var sideCount = 0
+    }
 
     struct Span {
         var start: Int
@@ -85,16 +95,19 @@ public final class CSVReader {
         self.maxFieldBytes = maxFieldBytes
         self.base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         self.end = bytes.count
-        self.side = .allocate(capacity: sideCapacity)
         self.spans = .allocate(capacity: CSVReader.maxFields)
         var start = 0
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { start = 3 }
-        self.position = start
+        let state = UnsafeMutablePointer<State>.allocate(capacity: 1)
+        state.initialize(to: State(position: start, side: .allocate(capacity: 4096)))
+        self.state = state
         self.delimiter = delimiter ?? CSVReader.detectDelimiter(bytes, from: start)
     }
 
     deinit {
-        side.deallocate()
+        state.pointee.side.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
         spans.deallocate()
     }
 
@@ -127,12 +140,13 @@ public final class CSVReader {
     /// The scan works on local copies of the reader's state and writes them back once per record.
     public func next() throws(InputError) -> Bool {
         guard let base else { return false }
+        let state = state
         var scanner = Scanner(
-            base: base, end: end, position: position, line: nextLine, delimiter: delimiter.rawValue,
-            maxFieldBytes: maxFieldBytes, spans: spans)
+            base: base, end: end, position: state.pointee.position, line: state.pointee.nextLine,
+            delimiter: delimiter.rawValue, maxFieldBytes: maxFieldBytes, spans: spans)
         defer {
-            position = scanner.position
-            nextLine = scanner.line
+            state.pointee.position = scanner.position
+            state.pointee.nextLine = scanner.line
         }
         // Skip empty lines.
         while scanner.position < end {
@@ -147,32 +161,35 @@ public final class CSVReader {
                 break
             }
         }
-        count = 0
-        sideCount = 0
+        state.pointee.count = 0
+        state.pointee.sideCount = 0
         if scanner.position >= end { return false }
-        line = scanner.line
+        state.pointee.line = scanner.line
         do throws(Scanner.Failure) {
             try scanner.record { start, length in self.unescape(start: start, length: length) }
         } catch {
             throw InputError(error.kind, file: file, line: error.line, message: error.message)
         }
-        count = scanner.count
+        state.pointee.count = scanner.count
         return true
     }
 
     /// Copies a quoted field's content with doubled quotes made single into the side buffer.
     private func unescape(start: Int, length: Int) -> Int {
         guard let base else { return 0 }
-        if sideCount + length > sideCapacity {
-            var capacity = sideCapacity
-            while sideCount + length > capacity { capacity *= 2 }
+        let state = state
+        if state.pointee.sideCount + length > state.pointee.sideCapacity {
+            var capacity = state.pointee.sideCapacity
+            while state.pointee.sideCount + length > capacity { capacity *= 2 }
             let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-            grown.update(from: side, count: sideCount)
-            side.deallocate()
-            side = grown
-            sideCapacity = capacity
+            grown.update(from: state.pointee.side, count: state.pointee.sideCount)
+            state.pointee.side.deallocate()
+            state.pointee.side = grown
+            state.pointee.sideCapacity = capacity
         }
-        let sideStart = sideCount
+        let side = state.pointee.side
+        let sideStart = state.pointee.sideCount
+        var sideCount = sideStart
         var index = start
         while index < start + length {
             let byte = base[index]
@@ -180,6 +197,7 @@ public final class CSVReader {
             sideCount += 1
             index += byte == 0x22 ? 2 : 1
         }
+        state.pointee.sideCount = sideCount
         return sideStart
     }
 
@@ -215,6 +233,7 @@ public final class CSVReader {
             self.startLine = line
         }
 
+        @inline(__always)
         mutating func append(start: Int, length: Int, inSide: Bool) throws(Failure) {
             if length > maxFieldBytes {
                 throw Failure(
@@ -234,10 +253,13 @@ public final class CSVReader {
                     try quoted(unescape: unescape)
                 } else {
                     let start = position
-                    while position < end {
-                        let byte = base[position]
+                    // The scan runs on a local index, stored back once per field: as `self.position` it was stored to
+                    // memory at every byte (the record loop was 10 % of a national dry run's samples).
+                    var index = position
+                    while index < end {
+                        let byte = base[index]
                         if byte == delimiter || byte == 0x0A { break }
-                        if byte == 0x0D, position + 1 < end, base[position + 1] == 0x0A { break }
+                        if byte == 0x0D, index + 1 < end, base[index + 1] == 0x0A { break }
                         if byte == 0x22 {
                             throw Failure(
                                 kind: .malformed, line: startLine,
@@ -245,8 +267,9 @@ public final class CSVReader {
                                     + "enclosed in quotes, with inner quotes doubled")
                         }
                         if byte == 0 { throw Failure(kind: .encoding, line: startLine, message: "NUL byte in field \(count + 1): expected text") }
-                        position += 1
+                        index += 1
                     }
+                    position = index
                     try append(start: start, length: position - start, inSide: false)
                 }
                 if position >= end { return }
@@ -317,14 +340,14 @@ public final class CSVReader {
 
     /// The raw bytes of field `index` of the current record (empty when the record has fewer fields).
     public subscript(index: Int) -> UnsafeRawBufferPointer {
-        guard index < count, let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard index < state.pointee.count, let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         let span = spans[index]
-        let pointer = span.inSide ? UnsafePointer(side) + span.start : base + span.start
+        let pointer = span.inSide ? UnsafePointer(state.pointee.side) + span.start : base + span.start
         return UnsafeRawBufferPointer(start: pointer, count: span.length)
     }
 
     /// Whether field `index` is empty or missing.
-    public func isEmpty(_ index: Int) -> Bool { index >= count || spans[index].length == 0 }
+    public func isEmpty(_ index: Int) -> Bool { index >= state.pointee.count || spans[index].length == 0 }
 
     /// Field `index` as text.
     /// - Throws: ``InputError`` when the bytes are not valid UTF-8.

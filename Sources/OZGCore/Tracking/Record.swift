@@ -135,7 +135,7 @@ public struct RecordValues: Hashable, Sendable {
             start = http.utf8CodeUnitCount
         }
         var hostEnd = start
-        while hostEnd < bytes.count, ![0x2F, 0x3F, 0x23].contains(bytes[hostEnd]) { hostEnd += 1 }
+        while hostEnd < bytes.count, bytes[hostEnd] != 0x2F, bytes[hostEnd] != 0x3F, bytes[hostEnd] != 0x23 { hostEnd += 1 }
         var host = bytes[start..<hostEnd]
         if let at = host.lastIndex(of: 0x40) { host = host[(at + 1)...] }
         if let colon = host.lastIndex(of: 0x3A), host.first != 0x5B { host = host[..<colon] }
@@ -210,7 +210,7 @@ public struct RecordUpdate: Hashable, Sendable {
     /// - Parameter current: the stored values, `nil` for a new record.
     /// - Throws: ``InputError`` with the field: a new record without status, a status to clear, a Reifegrad
     ///   out of its model's range, a model without a Reifegrad.
-    public func applied(to current: RecordValues?) throws(InputError) -> RecordValues {
+    public consuming func applied(to current: RecordValues?) throws(InputError) -> RecordValues {
         // One pass over the (small) set rather than a hashed look-up per field: an XML import clears fields
         // on every row, and the look-ups were a twentieth of its reading stage (docs/performance.md).
         var clears = (maturity: false, planned: false, onlineSince: false, url: false, solution: false, note: false)

@@ -72,6 +72,14 @@ public final class RecordValidator {
         return id
     }
 
+    /// The OZG-ID with numeric value `value` (0 … 99999) when the catalogue has it, else `nil` (the caller then
+    /// goes through ``service(_:field:)``, which words the error or skips). For readers that parsed the five
+    /// digits themselves: a national import asks this six million times.
+    func knownService(_ value: Int) -> OZGID? {
+        guard value >= 0, value < knownServices.count, knownServices[value] else { return nil }
+        return OZGID(value: value)
+    }
+
     /// A status, `nil` for an empty value.
     public func status(_ text: String) throws(InputError) -> Status? {
         if text.isEmpty { return nil }
@@ -171,12 +179,21 @@ struct DuplicateDetector {
 
     /// Packs a record key: its packed region key (below 2³⁴) and the OZG-ID (below 2¹⁷).
     static func pack(_ key: RecordKey) -> UInt64 {
-        UInt64(PackedRegionKey(key.region).rawValue) << 17 | UInt64(key.service.value)
+        pack(region: PackedRegionKey(key.region), service: key.service)
+    }
+
+    /// Packs a record key whose region is packed already.
+    static func pack(region: PackedRegionKey, service: OZGID) -> UInt64 {
+        UInt64(region.rawValue) << 17 | UInt64(service.value)
     }
 
     /// Notes `key` at `file:line`; returns where it was seen first if it is a repeat.
     mutating func insert(_ key: RecordKey, file: String, line: Int) -> (file: String, line: Int)? {
-        let packed = Self.pack(key)
+        insert(packed: Self.pack(key), file: file, line: line)
+    }
+
+    /// Notes the key packed by ``pack(_:)`` at `file:line`; returns where it was seen first if it is a repeat.
+    mutating func insert(packed: UInt64, file: String, line: Int) -> (file: String, line: Int)? {
         let index = index(of: file)
         if let last = sortedKeys.last, packed <= last {
             if let position = find(packed) { return sortedPlace(position) }
