@@ -7,7 +7,7 @@ import Foundation
 /// such chunks past the page cache); at most eight chunks wait, so memory stays bounded, and written chunks are
 /// used again. An error of the inner sink (a full disk) is thrown by the next write or by ``finish()``. Call
 /// ``finish()`` before using the inner sink's result (committing a file, flushing standard output).
-public final class BackgroundSink: OutputSink, @unchecked Sendable {
+public final class BackgroundSink: BufferTakingSink, @unchecked Sendable {
     private let inner: any OutputSink
     private let channel = BoundedChannel<Chunk>(capacity: depth)
     private var current: Chunk
@@ -24,8 +24,11 @@ public final class BackgroundSink: OutputSink, @unchecked Sendable {
     /// A chunk of bytes in memory aligned to ``AtomicFileSink/directAlignment``. It is used by one thread at a
     /// time: filled by the formatting thread, handed over through the channel, written by the writing thread,
     /// handed back through `spare`.
+    /// Its memory is ``ByteWriter/sinkCapacity`` bytes, so that it can be swapped with a writer's buffer
+    /// (``take(_:count:)``).
     final class Chunk: @unchecked Sendable {
-        let base = UnsafeMutableRawPointer.allocate(byteCount: BackgroundSink.chunk, alignment: AtomicFileSink.directAlignment)
+        var base = UnsafeMutableRawPointer.allocate(
+            byteCount: ByteWriter.sinkCapacity, alignment: AtomicFileSink.directAlignment)
         var count = 0
         deinit { base.deallocate() }
         var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
@@ -81,6 +84,31 @@ public final class BackgroundSink: OutputSink, @unchecked Sendable {
                 try channel.send(full)
             }
         }
+    }
+
+    /// Takes a ``ByteWriter``'s full buffer over: its aligned prefix goes to the writing thread as it is, and a
+    /// written chunk's memory comes back with the rest of the bytes (less than a page) at its start.
+    package func take(_ buffer: UnsafeMutableRawPointer, count: Int) throws -> (UnsafeMutableRawPointer, Int) {
+        let aligned = count & ~(AtomicFileSink.directAlignment - 1)
+        guard current.count == 0, aligned > 0 else {
+            // Bytes written otherwise wait in `current`: these go after them.
+            try write(bytes: UnsafeRawBufferPointer(start: buffer, count: count))
+            return (buffer, 0)
+        }
+        let full = spareLock.withLock { spare.popLast() } ?? Chunk()
+        let next = full.base
+        next.copyMemory(from: buffer + aligned, byteCount: count - aligned)
+        full.base = buffer
+        full.count = aligned
+        do {
+            try channel.send(full)
+        } catch {
+            // Not sent: the writer keeps its buffer, the chunk its memory.
+            full.base = next
+            full.count = 0
+            throw error
+        }
+        return (next, count - aligned)
     }
 
     /// Writes out everything and stops the thread.
