@@ -350,9 +350,9 @@ public class PostgresReader: BackendReader {
         let characters = try countsCharacters()
         // JIT compilation (off for the session, see ``Session/connect(_:bridge:)``) for reads of the whole table
         // only, and only while the cursor's plan is made (its compiled code stays with the cursor): the national
-        // CSV report and `check` read 5,988,307 versions, and the server's CPU for them was ≈ 0.6 s less with it
-        // (docs/performance.md, session 5), against ≈ 0.1–0.3 s to compile; smaller reads would pay more to
-        // compile than they gain.
+        // CSV report and `check` read 5,988,307 versions, and the server's CPU for them fell from 3.54–3.79 s to
+        // 2.86–3.03 s with it (paired runs, `/proc`, docs/performance.md, session 5); a smaller read would pay
+        // more to compile (≈ 0.1–0.3 s) than it gains.
         let compiled = selection.regions == .all && selection.service == nil
         if compiled { try session.execute("SET LOCAL jit = on") }
         try session.execute(
