@@ -53,7 +53,8 @@ public struct CSVExporter: ReportExporter {
         let delimiter = format.delimiter.rawValue
         let protection = format.formulaProtection
         let provenance = report.query.provenance
-        var out = ByteWriter(sink: sink)
+        // The only writer to `sink` until its flush: full buffers are handed over, not copied.
+        var out = ByteWriter(handingOverTo: sink)
         out.appendCSVStart(format)
         out.appendCSVRecord(Self.columns(provenance: provenance), format: format)
         let statusText = self.statusText

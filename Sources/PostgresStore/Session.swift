@@ -50,6 +50,7 @@ final class Session: @unchecked Sendable {
         //   level, which `status` reads), takes it for nearly the whole table, and the server then compiled that
         //   query for 34 ms (server log, national store) before returning its few rows — the most of `status`'s gap
         //   to SQLite. The national CSV report took as long with JIT as without (three alternating pairs, load 8–9).
+        //   Whole-table cursors switch it on for their plan (``PostgresReader/versions(_:)``).
         settings.options.additionalStartupParameters = [
             ("application_name", "ozgtrack"), ("cursor_tuple_fraction", "1.0"), ("jit", "off"),
         ]

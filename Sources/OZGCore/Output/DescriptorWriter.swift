@@ -35,14 +35,19 @@ public final class DescriptorWriter {
         buffer.reserveCapacity(Self.chunk)
     }
 
+    /// The bytes written so far (buffered or written out).
+    package private(set) var written = 0
+
     /// Appends text; writes out whenever a chunk is full.
     public func write(_ text: String) throws {
+        written += text.utf8.count
         buffer.append(contentsOf: text.utf8)
         if buffer.count >= Self.chunk { try flush() }
     }
 
     /// Appends bytes; writes out whenever a chunk is full.
     public func write(bytes: UnsafeRawBufferPointer) throws {
+        written += bytes.count
         // A chunk at least as large as the buffer goes out as it is: copying it first would only cost time
         // (large reports arrive in chunks of a mebibyte).
         if bytes.count >= Self.chunk {
@@ -84,5 +89,8 @@ public final class DescriptorWriter {
     }
 
     /// Forgets what is buffered.
-    public func discard() { buffer.removeAll(keepingCapacity: true) }
+    public func discard() {
+        written -= buffer.count
+        buffer.removeAll(keepingCapacity: true)
+    }
 }
