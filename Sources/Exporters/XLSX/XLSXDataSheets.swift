@@ -104,16 +104,14 @@ extension XLSXReportWriter {
 }
 
 /// The shared-string table of the Daten sheets: the texts that repeat on many rows (a region's key and name, a
-/// service's ID and name, the status) are stored once and referenced by number (less to format, less to
-/// compress: with this and without cell references a row of the Land report is about 470 bytes of XML, against
-/// about 830 from libxlsxwriter's inline strings). Texts that rarely repeat (URLs, notes) stay inline.
+/// service's ID and name, the status, who changed a record and from where) are stored once and referenced by
+/// number (less to format, less to compress: with this and without cell references a row of the Land report is
+/// about 430 bytes of XML, against about 830 from libxlsxwriter's inline strings). Texts that rarely repeat (URLs,
+/// solutions, notes) stay inline.
 struct SharedStrings {
     /// The `<si>` elements.
     private(set) var xml: [UInt8] = []
     private(set) var count = 0
-    /// Per string, the rest of a cell referencing it after `<c` (` t="s"><v>N</v></c>`).
-    private var cells: [UInt8] = []
-    private var spans: [(start: Int32, length: Int32)] = []
 
     /// Adds `text` (not empty); its number.
     mutating func add(_ text: String) throws(XLSXError) -> Int32 {
@@ -121,20 +119,8 @@ struct SharedStrings {
         xml.append(contentsOf: escaped.preserve ? Array("<si><t xml:space=\"preserve\">".utf8) : Array("<si><t>".utf8))
         xml.append(contentsOf: escaped.bytes)
         xml.append(contentsOf: Array("</t></si>".utf8))
-        let tail = Array(" t=\"s\"><v>\(count)</v></c>".utf8)
-        spans.append((Int32(cells.count), Int32(tail.count)))
-        cells.append(contentsOf: tail)
         count += 1
         return Int32(count - 1)
-    }
-
-    /// Appends the rest of a cell that references string `index`.
-    @inline(__always)
-    func appendCell(_ index: Int32, to out: inout ByteWriter) {
-        let span = spans[Int(index)]
-        cells.withUnsafeBufferPointer { all in
-            out.append(UnsafeBufferPointer(rebasing: all[Int(span.start)..<Int(span.start + span.length)]))
-        }
     }
 
     /// The part `xl/sharedStrings.xml`.

@@ -142,6 +142,27 @@ final class FastDeflater {
             configure()
         }
     }
+
+    /// `input` compressed as one whole stream (ending with the last block).
+    func compressed(_ input: [UInt8]) throws -> [UInt8] {
+        var result: [UInt8] = []
+        try input.withUnsafeBytes { bytes in
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            stream.pointee.avail_in = UInt32(bytes.count)
+            stream.pointee.end_of_stream = 1
+            stream.pointee.flush = UInt16(NO_FLUSH)
+            repeat {
+                stream.pointee.next_out = output
+                stream.pointee.avail_out = UInt32(Self.outputCapacity)
+                let status = isal_deflate(stream)
+                guard status == COMP_OK else { throw XLSXError.output("ISA-L failed while compressing (error \(status))") }
+                result.append(contentsOf: UnsafeBufferPointer(start: output, count: Self.outputCapacity - Int(stream.pointee.avail_out)))
+            } while stream.pointee.internal_state.state != ZSTATE_END
+        }
+        isal_deflate_reset(stream)
+        configure()
+        return result
+    }
 }
 
 /// CRC-32 (the ZIP checksum) through zlib.
@@ -239,7 +260,9 @@ final class ScratchFile {
 }
 
 /// An output sink that compresses what it is given on a thread of its own, into a scratch file, as a series of
-/// parts (one per Daten sheet). The report's pass formats the rows on the calling thread while this thread
+/// parts (one per Daten sheet), with ISA-L's level 1 (``FastDeflater``; libxlsxwriter's zlib level 6 was 41 % of
+/// the Land report's time, zlib's level 1 still the largest share). With shared strings the Land workbook is still
+/// smaller than libxlsxwriter's (22.2 MB against 53 MB; docs/performance.md). The report's pass formats the rows on the calling thread while this thread
 /// deflates the previous chunks: the two cores both work.
 ///
 /// Chunks wait in a bounded channel (at most four of about 1 MiB), so memory stays flat. An error of the
@@ -257,12 +280,6 @@ final class DeflatingSink: OutputSink, @unchecked Sendable {
         case bytes([UInt8])
         case endPart
     }
-
-    /// The zlib level of the other large parts compressed after the rows (the Daten sheets' link relationships):
-    /// zlib's fastest. The rows themselves go through ISA-L's level 1 (``FastDeflater``); libxlsxwriter's level 6
-    /// was 41 % of the Land report's time. With shared strings the Land workbook is still smaller than
-    /// libxlsxwriter's (21.9 MB against 53 MB; docs/performance.md).
-    static let level: Int32 = 1
 
     private let channel = BoundedChannel<Message>(capacity: 4)
     /// Chunks the compressing thread is done with, for the next writes to fill again: a fresh 1 MiB array per
@@ -330,7 +347,7 @@ final class DeflatingSink: OutputSink, @unchecked Sendable {
         try copy.withUTF8 { try write(bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    /// Takes a chunk (``ByteWriter`` hands over about 1 MiB at a time).
+    /// Takes a chunk (``RowBuffer`` hands over about 1 MiB at a time).
     func write(bytes: UnsafeRawBufferPointer) throws {
         guard !bytes.isEmpty else { return }
         var chunk: [UInt8]
@@ -338,7 +355,7 @@ final class DeflatingSink: OutputSink, @unchecked Sendable {
             chunk = reused
         } else {
             chunk = []
-            chunk.reserveCapacity(max(bytes.count, ByteWriter.chunk + (64 << 10)))
+            chunk.reserveCapacity(max(bytes.count, RowBuffer.chunk + (256 << 10)))
         }
         chunk.append(contentsOf: bytes)
         try channel.send(.bytes(chunk))
