@@ -9,7 +9,8 @@ import PackageDescription
 ///     ozgtrack (CLI) ──▶ Exporters ──▶ OZGCore ──▶ GRDB (SQLite)
 ///            │               ├──────▶ CLibXML (libxml2)
 ///            │               ├──────▶ CLibXLSXWriter (libxlsxwriter)
-///            │               └──────▶ CZlib (zlib)
+///            │               ├──────▶ CZlib (zlib)
+///            │               └──────▶ CISAL (ISA-L: igzip)
 ///            ├─────────────▶ PostgresStore ──▶ OZGCore, PostgresNIO
 ///            ├─────────────▶ OZGCore
 ///            └─▶ OZGService (HTTP: hummingbird) ──▶ Exporters, OZGCore
@@ -62,7 +63,7 @@ let package = Package(
         // Report writers behind one protocol; the XML unit (schema, writer, reader, validator) lives here.
         .target(
             name: "Exporters",
-            dependencies: ["OZGCore", "CLibXML", "CLibXLSXWriter", "CZlib"],
+            dependencies: ["OZGCore", "CLibXML", "CLibXLSXWriter", "CZlib", "CISAL"],
             exclude: ["embed.list", "XML/ozgtrack-report-1.xsd"],
             swiftSettings: strict,
             plugins: [.plugin(name: "EmbedData")]
@@ -84,6 +85,12 @@ let package = Package(
             name: "CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
+        ),
+        // The bridge to ISA-L's igzip (the fast deflate and CRC-32 of the XLSX report's Daten rows) and nothing else.
+        .systemLibrary(
+            name: "CISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
         ),
         // The HTTP service (`ozgtrack serve`): adapts HTTP to the libraries' front end and nothing more.
         .target(

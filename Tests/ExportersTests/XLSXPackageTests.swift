@@ -49,6 +49,45 @@ struct XLSXPackageTests {
         #expect(crc == CRC32.of(whole))
     }
 
+    @Test(
+        "ISA-L's streams (the Daten rows) concatenate with zlib's: sync-flushed parts without shared history, a whole stream, and the same CRC-32"
+    )
+    func fastDeflaterStreams() throws {
+        // As a Daten sheet is put together: zlib's head (sync), the rows from ISA-L (parts ended with a sync flush,
+        // the second one not referring back into the first), zlib's tail (finish).
+        let head = Self.sample(7, seed: 4)
+        let parts = [Self.sample(20_000, seed: 5), [], Self.sample(20_000, seed: 5), Self.sample(1, seed: 6)]
+        let tail = Self.sample(2, seed: 7)
+        let zlib = try RawDeflater(level: 6)
+        let fast = FastDeflater()
+        var compressed = try zlib.compressed(head, flush: .sync)
+        var crc = CRC32.of(head)
+        var compressedParts: [[UInt8]] = []
+        for part in parts {
+            var piece: [UInt8] = []
+            try part.withUnsafeBytes { bytes in
+                // In two chunks, as the deflating thread gets them.
+                let half = bytes.count / 2
+                try fast.compress(UnsafeRawBufferPointer(rebasing: bytes[..<half]), sync: false) { piece += $0 }
+                try fast.compress(UnsafeRawBufferPointer(rebasing: bytes[half...]), sync: true) { piece += $0 }
+                #expect(CRC32.fastUpdate(0, bytes) == CRC32.of(part))
+                crc = CRC32.combine(crc, CRC32.fastUpdate(0, bytes), length: part.count)
+            }
+            compressedParts.append(piece)
+            compressed += piece
+        }
+        compressed += try zlib.compressed(tail, flush: .finish)
+        crc = CRC32.combine(crc, CRC32.of(tail), length: tail.count)
+        let whole = head + parts.flatMap { $0 } + tail
+        #expect(try rawInflate(compressed[...], size: whole.count) == whole)
+        #expect(crc == CRC32.of(whole))
+        // The third part (the same text as the first) inflates alone: it refers to nothing before it.
+        let alone = compressedParts[2] + (try zlib.compressed([], flush: .finish))
+        #expect(try rawInflate(alone[...], size: parts[2].count) == parts[2])
+        // A whole stream from ISA-L (the link relationships).
+        #expect(try rawInflate(try fast.compressed(whole)[...], size: whole.count) == whole)
+    }
+
     @Test("the ZIP writer's files pass unzip -t and Python's zipfile, with and without ZIP64 records", arguments: [false, true])
     func zipFiles(zip64: Bool) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ozgtrack-zip-\(UUID().uuidString)")

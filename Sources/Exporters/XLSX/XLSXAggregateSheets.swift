@@ -4,7 +4,7 @@ import OZGCore
 
 /// The sheets of the trend and EfA-reuse aggregates.
 extension XLSXReportWriter {
-    /// The online shares at each month's end (a pass over the store's changes of its own).
+    /// The online shares at each month's end (counted during the rows' pass, ``writeRows()``).
     func trendPoints() throws -> [ReportTrend.Point] { try report.trend().points }
 
     func writeReuse(_ summary: ReportSummary) throws {

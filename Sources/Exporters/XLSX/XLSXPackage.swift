@@ -9,8 +9,8 @@ import OZGCore
 /// Why not libxlsxwriter alone: for the Land report of the benchmark data (613,257 rows) it took 8.5–13× the
 /// CSV report of the same scope (docs/performance.md), 41 % of the time in zlib (it deflates every sheet at
 /// level 6 on one thread when the workbook is closed, with no option to choose the level) and 28 % in `fprintf`
-/// and `malloc` per cell. Here the rows' XML is made with ``ByteWriter`` (shared strings, no per-cell
-/// allocation) and deflated at level 1 on a second thread while the report runs; the figures are in
+/// and `malloc` per cell. Here the rows' XML is made with ``RowBuffer`` (shared strings, no per-cell
+/// allocation) and deflated with ISA-L (level 1) on a second thread while the report runs; the figures are in
 /// docs/performance.md.
 enum XLSXPackage {
     static let sharedStringsPart = "xl/sharedStrings.xml"
@@ -32,11 +32,16 @@ enum XLSXPackage {
             throw XLSXError.output("libxlsxwriter wrote a shared-string table (not expected in constant-memory mode)")
         }
         let deflater = try RawDeflater(level: 6)
+        // The Daten sheets' link relationships are large (12 MB for the Land report's 65,530 links) and compressed
+        // here, after the rows, on one core: with zlib at level 6 that took 0.06 s (437 KB), at level 1 0.02 s
+        // (486 KB; Python's zlib on the Land report's part); with ISA-L, as the rows.
+        let fast = FastDeflater()
         var zip = ZipWriter(sink: sink)
-        func add(_ name: String, _ bytes: [UInt8]) throws {
-            let compressed = try deflater.compressed(bytes, flush: .finish)
+        func add(_ name: String, _ bytes: [UInt8], fast isFast: Bool = false) throws {
+            let compressed = isFast ? try fast.compressed(bytes) : try deflater.compressed(bytes, flush: .finish)
+            let crc = isFast ? bytes.withUnsafeBytes { CRC32.fastUpdate(0, $0) } : CRC32.of(bytes)
             try zip.add(
-                name: name, method: 8, crc: CRC32.of(bytes), size: bytes.count, time: first.time, date: first.date,
+                name: name, method: 8, crc: crc, size: bytes.count, time: first.time, date: first.date,
                 data: compressed[...])
         }
         func text(_ entry: ZipEntry) throws -> String {
@@ -78,7 +83,7 @@ enum XLSXPackage {
             guard let sheet else { continue }
             var bytes: [UInt8] = []
             try links.file.copy(offset: sheet.rels.offset, length: sheet.rels.length) { bytes.append(contentsOf: $0) }
-            try add("xl/worksheets/_rels/sheet\(dataParts[index]).xml.rels", bytes)
+            try add("xl/worksheets/_rels/sheet\(dataParts[index]).xml.rels", bytes, fast: true)
         }
         try zip.finish()
     }
