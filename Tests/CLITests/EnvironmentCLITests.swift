@@ -16,6 +16,26 @@ struct EnvironmentCLITests {
         }
     }
 
+    @Test("SOURCE_DATE_EPOCH also fixes the XLSX workbook's creation time (docProps/core.xml)")
+    func sourceDateEpochInWorkbook() throws {
+        try withTemporaryDirectory { directory in
+            let run = try ozgtrack(
+                ["report", "--scope", "08115001", "--topic", "11", "--format", "xlsx", "--output", "r.xlsx"], in: directory,
+                environment: ["SOURCE_DATE_EPOCH": "1764547200"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let unzip = Process()
+            unzip.executableURL = URL(fileURLWithPath: "/usr/bin/unzip")
+            unzip.arguments = ["-p", directory.appendingPathComponent("r.xlsx").path, "docProps/core.xml"]
+            let out = Pipe()
+            unzip.standardOutput = out
+            try unzip.run()
+            let core = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            unzip.waitUntilExit()
+            #expect(unzip.terminationStatus == 0)
+            #expect(core.contains(">2025-12-01T00:00:00Z</dcterms:created>"), "\(core)")
+        }
+    }
+
     @Test("a malformed SOURCE_DATE_EPOCH is an input error naming the variable; nothing is written", arguments: ["yesterday", "1.5e9", "-1"])
     func malformedSourceDateEpoch(value: String) throws {
         try withTemporaryDirectory { directory in

@@ -71,7 +71,8 @@ final class XLSXReportWriter {
         let header = report.header
         workbook.setProperties(
             title: "OZG-Umsetzungsstand: \(header.scope.name)", subject: "OZG-Umsetzungsbericht",
-            author: "\(header.generator) \(header.version)", comments: ReportHeader.countingRule)
+            author: "\(header.generator) \(header.version)", comments: ReportHeader.countingRule,
+            created: header.createdAt)
         try writeRows()
         let summary = try report.summary()
         try writeThemenfelder(summary)

@@ -63,8 +63,10 @@ final class XLSXWorkbook {
         return chart
     }
 
-    /// Sets the document properties (title, subject, author, comments).
-    func setProperties(title: String, subject: String, author: String, comments: String) {
+    /// Sets the document properties (title, subject, author, comments, and the creation time: without it
+    /// libxlsxwriter stamps the wall clock into `docProps/core.xml`, and two reports made with the same
+    /// `SOURCE_DATE_EPOCH` would differ).
+    func setProperties(title: String, subject: String, author: String, comments: String, created: Date) {
         title.withCString { title in
             subject.withCString { subject in
                 author.withCString { author in
@@ -74,6 +76,7 @@ final class XLSXWorkbook {
                         properties.subject = UnsafeMutablePointer(mutating: subject)
                         properties.author = UnsafeMutablePointer(mutating: author)
                         properties.comments = UnsafeMutablePointer(mutating: comments)
+                        properties.created = time_t(created.timeIntervalSince1970.rounded(.down))
                         _ = workbook_set_properties(workbook, &properties)
                     }
                 }
