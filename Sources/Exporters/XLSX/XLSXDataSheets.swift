@@ -240,6 +240,19 @@ extension ScratchFile: OutputSink {
     func write(bytes: UnsafeRawBufferPointer) throws { try append(bytes) }
 }
 
+/// Where escaped cell text goes (``DataRowEncoder/appendEscaped(_:to:)``).
+protocol CellTextOutput: ~Copyable {
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>)
+    mutating func append(_ text: StaticString)
+    mutating func append(byte: UInt8)
+}
+
+extension ByteWriter: CellTextOutput {
+    mutating func append(byte: UInt8) { append(ascii: byte) }
+}
+
+extension RowBuffer: CellTextOutput {}
+
 /// The Daten rows' XML on its way to the ``DeflatingSink``: a byte buffer whose appends are compiled into the row
 /// encoder.
 ///
@@ -410,7 +423,8 @@ struct DataRowEncoder: ~Copyable {
             throw XLSXError.library(
                 message: "String exceeds Excel's limit of 32,767 characters.", context: "text beginning \(String(text.prefix(40)).quotedForMessage)")
         }
-        let bytes = ByteWriter.encoded { out in appendEscaped(XLSXSheet.cellText(text), to: &out) }
+        var cell = XLSXSheet.cellText(text)
+        let bytes = ByteWriter.encoded { out in cell.withUTF8 { appendEscaped($0, to: &out) } }
         let preserve = bytes.first.map(isSpace) == true || bytes.last.map(isSpace) == true
         return (bytes, preserve)
     }
@@ -433,27 +447,9 @@ struct DataRowEncoder: ~Copyable {
         }
     }
 
-    static func appendEscaped(_ text: String, to out: inout ByteWriter) {
-        var text = text
-        text.withUTF8 { bytes in
-            var plain = 0  // start of the bytes not yet written
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
-                guard let replacement = replacement(byte) else { continue }
-                out.append(UnsafeBufferPointer(rebasing: bytes[plain..<index]))
-                out.append(replacement)
-                if byte < 0x20 {
-                    out.append(ascii: hex[Int(byte >> 4)])
-                    out.append(ascii: hex[Int(byte & 0xF)])
-                    out.append(ascii: UInt8(ascii: "_"))
-                }
-                plain = index + 1
-            }
-            out.append(UnsafeBufferPointer(rebasing: bytes[plain..<bytes.count]))
-        }
-    }
-
-    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout RowBuffer) {
+    /// Appends `bytes` (cell text) escaped: the rows' buffer while rows are written, a ``ByteWriter`` for text
+    /// prepared once.
+    static func appendEscaped<Output: CellTextOutput & ~Copyable>(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout Output) {
         var plain = 0
         for index in 0..<bytes.count {
             let byte = bytes[index]
