@@ -11,8 +11,6 @@ import OZGCore
 /// ozgtrack's rows (compressed while the report runs), libxlsxwriter's end of the sheet.
 final class RawDeflater {
     enum Flush {
-        /// More input follows in this stream.
-        case none
         /// The stream ends here, on a byte boundary, but not as the last block: another stream may follow.
         case sync
         /// The stream ends with the last block.
@@ -20,7 +18,6 @@ final class RawDeflater {
 
         var zlib: Int32 {
             switch self {
-            case .none: Z_NO_FLUSH
             case .sync: Z_SYNC_FLUSH
             case .finish: Z_FINISH
             }

@@ -39,9 +39,8 @@ enum XLSXPackage {
         var zip = ZipWriter(sink: sink)
         func add(_ name: String, _ bytes: [UInt8], fast isFast: Bool = false) throws {
             let compressed = isFast ? try fast.compressed(bytes) : try deflater.compressed(bytes, flush: .finish)
-            let crc = isFast ? bytes.withUnsafeBytes { CRC32.fastUpdate(0, $0) } : CRC32.of(bytes)
             try zip.add(
-                name: name, method: 8, crc: crc, size: bytes.count, time: first.time, date: first.date,
+                name: name, method: 8, crc: bytes.withUnsafeBytes { CRC32.fastUpdate(0, $0) }, size: bytes.count, time: first.time, date: first.date,
                 data: compressed[...])
         }
         func text(_ entry: ZipEntry) throws -> String {

@@ -165,8 +165,10 @@ struct CSVRowParser {
     private static func same(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
         guard bytes.count == other.count else { return false }
         if other.isEmpty { return true }
-        guard let base = bytes.baseAddress else { return false }
-        return other.withUnsafeBytes { memcmp(base, $0.baseAddress!, other.count) == 0 }
+        return other.withUnsafeBytes { otherBytes in
+            guard let base = bytes.baseAddress, let otherBase = otherBytes.baseAddress else { return false }
+            return memcmp(base, otherBase, other.count) == 0
+        }
     }
 
     /// The value of a field that is all ASCII digits (at most `limit` of them), else `nil`.
@@ -212,10 +214,11 @@ struct CSVRowParser {
         }
         let serviceBytes = Self.trimmed(reader[service])
         let id: OZGID
-        if serviceBytes.count == 5, let value = Self.digits(serviceBytes, limit: 5), let known = validator.knownService(value) {
+        let fiveDigits = serviceBytes.count == 5 ? Self.digits(serviceBytes, limit: 5) : nil
+        if let fiveDigits, let known = validator.knownService(fiveDigits) {
             id = known
         } else {
-            let serviceText = serviceBytes.count == 5 && Self.digits(serviceBytes, limit: 5) != nil
+            let serviceText = fiveDigits != nil
                 ? String(decoding: serviceBytes, as: UTF8.self) : try text(service).trimmingCharacters(in: .whitespaces)
             guard let checked = try validator.service(serviceText) else {
                 validator.skip("\(file):\(table.line): OZG-ID \(serviceText.quotedForMessage) is not in the catalogue: skipped")

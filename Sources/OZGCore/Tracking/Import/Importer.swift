@@ -93,6 +93,10 @@ public enum Importer {
             errorCount += 1
             if errors.count < errorLimit { errors.append(error) }
         }
+        func counted() {
+            summary.rows += 1
+            if let progress, summary.rows % 100_000 == 0 { progress(summary.rows) }
+        }
         let channel = PlannedChannel(capacity: ReadingStage.capacity)
         let pool = ChunkPool()
         let stage = ReadingStage(sources: sources, empty: empty, channel: channel, pool: pool)
@@ -109,16 +113,14 @@ public enum Importer {
                     fail(error)
                     return
                 case .new(let key, let values):
-                    summary.rows += 1
-                    if let progress, summary.rows % 100_000 == 0 { progress(summary.rows) }
+                    counted()
                     summary.inserted += 1
                     if errorCount == 0, let writer { try writer.put(key, values, current: nil) }
                     return
                 case .row(let value):
                     row = value
                 }
-                summary.rows += 1
-                if let progress, summary.rows % 100_000 == 0 { progress(summary.rows) }
+                counted()
                 let current = try reader.current(row.key, asOf: nil)
                 let values: RecordValues
                 do throws(InputError) {
@@ -337,17 +339,12 @@ final class ChunkPool: @unchecked Sendable {
 
     /// An empty chunk.
     func take() -> PlannedChunk {
-        lock.lock()
-        let chunk = chunks.popLast()
-        lock.unlock()
-        return chunk ?? PlannedChunk()
+        lock.withLock { chunks.popLast() } ?? PlannedChunk()
     }
 
     /// Keeps an emptied chunk (at most a channel's worth and two more; others are freed).
     func give(_ chunk: PlannedChunk) {
-        lock.lock()
-        if chunks.count < ReadingStage.capacity + 2 { chunks.append(chunk) }
-        lock.unlock()
+        lock.withLock { if chunks.count < ReadingStage.capacity + 2 { chunks.append(chunk) } }
     }
 }
 
