@@ -75,11 +75,11 @@ public struct ProcessPluginExporter: ReportExporter {
         process.standardOutput = output
         process.standardError = errors
         do {
-            try process.run()
+            try Self.launch(process)
         } catch {
             close(input.child)
             close(input.parent)
-            throw ExporterError.pluginFailed(name: identifier, reason: "could not be started (\(error.localizedDescription))", stderr: "")
+            throw ExporterError.pluginFailed(name: identifier, reason: "could not be started (\(Self.reason(error)))", stderr: "")
         }
         // The child has its copy; ours would keep the plugin from seeing the end of its input.
         close(input.child)
@@ -113,6 +113,39 @@ public struct ProcessPluginExporter: ReportExporter {
             throw ExporterError.pluginFailed(
                 name: identifier, reason: "stopped reading its input (\(writeError)) although it exited with status 0", stderr: stderr)
         }
+    }
+
+    /// Starts `process`, trying again for a while if the kernel says its program is open for writing (`ETXTBSY`).
+    ///
+    /// That happens without anyone writing the plugin: a file written by this process (or just installed by
+    /// another) is held open for writing by any child another thread forked in the moment before the file was
+    /// closed, until that child calls `exec`. The window is short, and a test suite that writes plugins while
+    /// other tests start programs hit it in CI. A plugin that stays busy fails after about a second.
+    private static func launch(_ process: Process) throws {
+        var delay: UInt32 = 1_000
+        for _ in 0..<10 {
+            do {
+                return try process.run()
+            } catch let error as NSError where posixCode(of: error) == ETXTBSY {
+                usleep(delay)
+                delay *= 2
+            }
+        }
+        try process.run()
+    }
+
+    /// The POSIX error code behind a Foundation error from `Process.run()`, if it has one.
+    private static func posixCode(of error: NSError) -> Int32? {
+        if error.domain == NSPOSIXErrorDomain { return Int32(error.code) }
+        guard let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain else { return nil }
+        return Int32(underlying.code)
+    }
+
+    /// Why a program could not be started, in the system's words ("No such file or directory", "Permission
+    /// denied") rather than Foundation's generic "The operation could not be completed".
+    private static func reason(_ error: any Error) -> String {
+        if let code = posixCode(of: error as NSError) { return String(cString: strerror(code)) }
+        return error.localizedDescription
     }
 
     /// A connected pair of stream sockets, both closed on exec (so that a plugin started at the same time by

@@ -267,6 +267,36 @@ struct PluginTests {
         #expect(try render(exporter, try Fixture.query(), fixture: fixture) == "Zeilen: 31\n")
     }
 
+    @Test("a plugin that is open for writing for a moment (ETXTBSY) is started once it is closed")
+    func brieflyBusyPlugin() throws {
+        let fixture = try Fixture()
+        let url = try Self.plugin("count", "wc -l", in: fixture.directory)
+        let descriptor = open(url.path, O_WRONLY)
+        #expect(descriptor >= 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { close(descriptor) }
+        let exporter = ProcessPluginExporter(identifier: "count", executable: url)
+        #expect(try render(exporter, try Fixture.query(), fixture: fixture).trimmingCharacters(in: .whitespaces) == "33\n")
+    }
+
+    @Test("a plugin that stays open for writing fails with the system's reason, and no output file")
+    func busyPlugin() throws {
+        let fixture = try Fixture()
+        let url = try Self.plugin("busy", "cat", in: fixture.directory)
+        let descriptor = open(url.path, O_WRONLY)
+        defer { close(descriptor) }
+        let target = fixture.directory.appendingPathComponent("out.txt").path
+        #expect {
+            try AtomicFileSink.write(to: target) { sink in
+                try Report.with(try Fixture.query(), catalogue: catalogue, store: fixture.store) { report in
+                    try ProcessPluginExporter(identifier: "busy", executable: url).write(report, to: sink)
+                }
+            }
+        } throws: { error in
+            (error as? ExporterError)?.description.contains("could not be started (Text file busy)") == true
+        }
+        #expect(!FileManager.default.fileExists(atPath: target))
+    }
+
     @Test(
         "a failing or crashing plugin is reported with its stderr and leaves no output file",
         arguments: [
