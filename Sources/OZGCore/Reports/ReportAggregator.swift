@@ -31,12 +31,13 @@ struct ReportAggregator {
         themenfeld = report.catalogue.services.services.map(\.themenfeld)
     }
 
-    mutating func add(_ row: CompactRow, services: [OZGService]) {
-        let values = row.values ?? row.record?.values
-        let viaHigher = row.via != nil
-        let status = values?.status
-        let atLeast3 = values.map { $0.maturityModel != .v2 && ($0.maturity ?? 0) >= 3 } ?? false
-        let model2 = values?.maturityModel == .v2
+    /// Counts a row of a reporting unit; `version` is the unit's own (read in place, not copied).
+    mutating func add(_ row: CompactRow, version: UnsafePointer<StoredVersion>?, viaHigherLevel viaHigher: Bool) {
+        let status = version?.pointee.values.status
+        let maturity = version?.pointee.values.maturity
+        let maturityModel = version?.pointee.values.maturityModel
+        let atLeast3 = version != nil && maturityModel != .v2 && (maturity ?? 0) >= 3
+        let model2 = maturityModel == .v2
         overall.add(status: status, atLeast3: atLeast3, model2: model2, viaHigherLevel: viaHigher)
         units.add(region: row.region, status: status, atLeast3: atLeast3, viaHigherLevel: viaHigher)
         let field = themenfeld[Int(row.service)]
@@ -44,12 +45,12 @@ struct ReportAggregator {
             perThemenfeld[field].add(status: status, atLeast3: atLeast3, model2: model2, viaHigherLevel: viaHigher)
             themenfeldSeen[field] = true
         }
-        if let values, let level = values.maturity, level < 16 {
-            maturity[(values.maturityModel ?? .v1).rawValue * 16 + level] += 1
+        if let level = maturity, level < 16 {
+            self.maturity[(maturityModel ?? .v1).rawValue * 16 + level] += 1
         }
         let position = Int(coverageIndex[Int(row.service)])
         guard position >= 0 else { return }
-        solutions.add(values?.solution, region: row.region, service: row.service, reporting: true)
+        solutions.add(version?.pointee.values.solution, region: row.region, service: row.service, reporting: true)
         coverage[position].units += 1
         if status != .notApplicable {
             coverage[position].relevantUnits += 1
@@ -59,8 +60,8 @@ struct ReportAggregator {
     }
 
     /// Counts a row of a unit above the reporting units (only its solution: see ``SolutionUsage``).
-    mutating func addHigherLevel(_ row: CompactRow) {
-        solutions.add((row.values ?? row.record?.values)?.solution, region: row.region, service: row.service, reporting: false)
+    mutating func addHigherLevel(_ row: CompactRow, version: UnsafePointer<StoredVersion>?) {
+        solutions.add(version?.pointee.values.solution, region: row.region, service: row.service, reporting: false)
     }
 
     func summary(orphaned: Int, higherLevelRows: Int) -> ReportSummary {

@@ -21,7 +21,10 @@ public final class ReportRows: Sequence, IteratorProtocol {
     private let services: [OZGService]
     private let provenance: [Int: BatchRow]
     private var lastBatch: (id: Int, row: BatchRow)?
-    private var chunk: [CompactRow] = []
+    /// The chunk being handed out, the position of its next row, and where its pages' versions are.
+    private var chunk = RowChunk()
+    private var rowIndex = 0
+    private var pageBases: [UnsafePointer<StoredVersion>?] = []
     private var completed = false
     /// Whether rows are counted in the aggregates (see ``Report/rowsWithoutAggregates()``).
     private let aggregating: Bool
@@ -57,31 +60,33 @@ public final class ReportRows: Sequence, IteratorProtocol {
 
     public func makeIterator() -> ReportRows { self }
 
-    private func batch(_ id: Int) -> BatchRow {
+    /// Who wrote the batch `id`, when and from where.
+    package func batch(_ id: Int) -> BatchRow {
         if let lastBatch, lastBatch.id == id { return lastBatch.row }
         let row = provenance[id] ?? BatchRow.unknown(id)
         lastBatch = (id, row)
         return row
     }
 
-    private func row(_ compact: CompactRow) -> ReportRow {
-        let region = regions[Int(compact.region)]
-        let service = services[Int(compact.service)]
-        var record = compact.record
-        if record == nil, let values = compact.values {
-            let info = batch(compact.batch)
+    private func row(_ view: RowView) -> ReportRow {
+        let region = regions[view.region]
+        let service = services[view.service]
+        var record: StoredRecord?
+        if let version = view.version {
+            let info = batch(version.pointee.batch)
             record = StoredRecord(
-                key: RecordKey(region: region.key, service: service.id), values: values, updatedAt: info.at,
-                updatedBy: info.actor, source: info.source)
+                key: RecordKey(region: region.key, service: service.id), values: version.pointee.values,
+                updatedAt: info.at, updatedBy: info.actor, source: info.source)
         }
-        var row = ReportRow(region: region, isReportingUnit: compact.reporting, service: service, record: record, via: compact.via)
-        row.isListed = compact.listed
+        var row = ReportRow(
+            region: region, isReportingUnit: view.isReportingUnit, service: service, record: record, via: view.via)
+        row.isListed = view.isListed
         return row
     }
 
     public func next() -> ReportRow? {
         guard let view = nextView() else { return nil }
-        return row(view.compact)
+        return row(view)
     }
 
     /// Whether ``nextView()`` also hands out the rows the status filter leaves out (``RowView/isListed`` false),
@@ -95,12 +100,31 @@ public final class ReportRows: Sequence, IteratorProtocol {
     /// The catalogue's services, by the positions ``RowView/service`` refers to.
     package var serviceList: [OZGService] { services }
 
+    /// The version a row of the current chunk refers to.
+    @inline(__always)
+    private func version(of row: CompactRow) -> UnsafePointer<StoredVersion>? {
+        guard row.page >= 0, let base = pageBases[Int(row.page)] else { return nil }
+        return base + Int(row.index)
+    }
+
+    /// Counts a row of the current chunk in the aggregates.
+    @inline(__always)
+    private func aggregate(_ row: CompactRow) {
+        let version = version(of: row)
+        if row.reporting {
+            aggregator.add(row, version: version, viaHigherLevel: row.via >= 0)
+        } else {
+            aggregator.addHigherLevel(row, version: version)
+        }
+    }
+
     /// Counts every remaining row in the aggregates without handing any out: for exporters that write only
     /// aggregates (``summary()``, ``unitTally``, the trend), which then build no ``RowView`` per row.
     package func aggregateRemaining() {
         while true {
-            while let compact = chunk.popLast() {
-                if compact.reporting { aggregator.add(compact, services: services) } else { aggregator.addHigherLevel(compact) }
+            while rowIndex < chunk.rows.count {
+                aggregate(chunk.rows[rowIndex])
+                rowIndex += 1
             }
             guard receiveChunk() else { return }
         }
@@ -110,6 +134,9 @@ public final class ReportRows: Sequence, IteratorProtocol {
     /// `false`.
     private func receiveChunk() -> Bool {
         guard let next = try? channel.receive() else {
+            chunk = RowChunk()
+            pageBases = []
+            rowIndex = 0
             producer?.wait()
             if !completed {
                 completed = true
@@ -126,22 +153,26 @@ public final class ReportRows: Sequence, IteratorProtocol {
             return false
         }
         chunk = next
-        chunk.reverse()
+        rowIndex = 0
+        // The pages are shared with the producer and never changed while shared (an array's storage does not
+        // move while it is neither changed nor freed): the chunk keeps them alive until the next chunk is taken,
+        // and a ``RowView`` is used only until then.
+        pageBases = chunk.pages.map { $0.withUnsafeBufferPointer { $0.baseAddress } }
         return true
     }
 
     /// The next row as positions and values, without building a ``ReportRow`` (for the built-in exporters,
     /// which format from cached encodings of regions and services; counted in the aggregates like `next()`).
+    /// The view is valid until the next call.
     package func nextView() -> RowView? {
         while true {
-            // The chunk is kept reversed so that rows are moved out, not copied.
-            while let compact = chunk.popLast() {
-                if aggregating {
-                    if compact.reporting { aggregator.add(compact, services: services) } else { aggregator.addHigherLevel(compact) }
-                }
-                if compact.listed || includesUnlisted {
-                    let info = compact.values != nil && compact.record == nil ? batch(compact.batch) : nil
-                    return RowView(compact: compact, provenance: info)
+            while rowIndex < chunk.rows.count {
+                let row = chunk.rows[rowIndex]
+                rowIndex += 1
+                if aggregating { aggregate(row) }
+                if row.listed || includesUnlisted {
+                    return RowView(
+                        row: row, version: version(of: row), via: row.via >= 0 ? chunk.vias[Int(row.via)] : nil, rows: self)
                 }
             }
             guard receiveChunk() else { return nil }
@@ -149,72 +180,62 @@ public final class ReportRows: Sequence, IteratorProtocol {
     }
 }
 
-/// A row as positions and values, for exporters in this package.
+/// A row as positions and values, for exporters in this package. Valid until the next ``ReportRows/nextView()``:
+/// its version is read in place, in the page the row's chunk holds.
 package struct RowView {
-    let compact: CompactRow
-    private let provenance: BatchRow?
+    private let row: CompactRow
+    /// The unit's own version (values and batch), where the pass keeps it; `nil` when untracked.
+    package let version: UnsafePointer<StoredVersion>?
+    package let via: RegionKey?
+    /// The pass, for the provenance of the version's batch. (Unowned: a view does not outlive its pass.)
+    private unowned(unsafe) let rows: ReportRows
 
-    init(compact: CompactRow, provenance: BatchRow?) {
-        self.compact = compact
-        self.provenance = provenance
+    init(row: CompactRow, version: UnsafePointer<StoredVersion>?, via: RegionKey?, rows: ReportRows) {
+        self.row = row
+        self.version = version
+        self.via = via
+        self.rows = rows
     }
 
-    /// The unit's own values, if it has a record. (Read from the row, not kept beside it: a second copy of the
-    /// values made every view larger and cost reference counting per row.)
-    package var values: RecordValues? { compact.values ?? compact.record?.values }
+    /// The unit's own values, if it has a record (a copy; ``version`` reads them in place).
+    package var values: RecordValues? { version?.pointee.values }
     /// Online by the unit's own record.
-    package var isOnline: Bool { (compact.values?.status ?? compact.record?.values.status) == .online }
+    package var isOnline: Bool { version?.pointee.values.status == .online }
 
     /// The position of the unit in ``ReportRows/regionList``.
-    package var region: Int { Int(compact.region) }
+    package var region: Int { Int(row.region) }
     /// The position of the service in ``ReportRows/serviceList``.
-    package var service: Int { Int(compact.service) }
-    package var via: RegionKey? { compact.via }
-    package var isReportingUnit: Bool { compact.reporting }
+    package var service: Int { Int(row.service) }
+    package var isReportingUnit: Bool { row.reporting }
     /// Whether the row passes the status filter.
-    package var isListed: Bool { compact.listed }
-    package var isOnlineIncludingHigherLevel: Bool { isOnline || compact.via != nil }
+    package var isListed: Bool { row.listed }
+    package var isOnlineIncludingHigherLevel: Bool { isOnline || row.via >= 0 }
+    /// The id of the batch that wrote the unit's record (`nil` when untracked).
+    package var batch: Int? { version?.pointee.batch }
     /// Who changed the record when and from where (`nil` when untracked).
-    package var updatedAt: Date? { provenance?.at ?? compact.record?.updatedAt }
-    package var updatedBy: String? { provenance?.actor ?? compact.record?.updatedBy }
-    package var source: String? { provenance?.source ?? compact.record?.source }
+    package var updatedAt: Date? { batch.map { rows.batch($0).at } }
+    package var updatedBy: String? { batch.map { rows.batch($0).actor } }
+    package var source: String? { batch.map { rows.batch($0).source } }
 }
 
-/// A row as it crosses from the producing thread: positions instead of shared values.
+/// A row as it crosses from the producing thread: positions only (in the pass's region list, the catalogue's
+/// service list, the chunk's pages and higher-level units), so that it is small and holds no reference.
 struct CompactRow: Sendable {
-    /// The position in the pass's region list and in the catalogue's service list.
     var region: Int32
     var service: Int32
-    /// The record's values and batch (from a ``VersionCursor``), or the whole record (from other cursors).
-    var values: RecordValues?
-    var batch: Int
-    /// The whole record, boxed: only cursors without a provenance table give it, and inline it would more than
-    /// double the row's size, which is copied several times on its way (measured: memory copies were a quarter
-    /// of a national report's time).
-    private var boxed: RecordBox?
-    var via: RegionKey?
+    /// The unit's own version: the page's position in ``RowChunk/pages`` (`-1`: untracked) and its position there.
+    var page: Int32
+    var index: Int32
+    /// The unit above that offers the service online: its position in ``RowChunk/vias``, or `-1`.
+    var via: Int32
     var reporting: Bool
     var listed: Bool
-
-    var record: StoredRecord? { boxed?.record }
-
-    init(
-        region: Int32, service: Int32, values: RecordValues?, batch: Int, record: StoredRecord?, via: RegionKey?,
-        reporting: Bool, listed: Bool
-    ) {
-        self.region = region
-        self.service = service
-        self.values = values
-        self.batch = batch
-        self.boxed = record.map(RecordBox.init)
-        self.via = via
-        self.reporting = reporting
-        self.listed = listed
-    }
 }
 
-/// A record kept by reference inside a ``CompactRow``.
-final class RecordBox: Sendable {
-    let record: StoredRecord
-    init(_ record: StoredRecord) { self.record = record }
+/// Rows handed over together, with the pages of versions they refer to (shared with the producer, not copied)
+/// and the keys of the units above that they name.
+struct RowChunk: Sendable {
+    var rows: [CompactRow] = []
+    var pages: [[StoredVersion]] = []
+    var vias: [RegionKey] = []
 }

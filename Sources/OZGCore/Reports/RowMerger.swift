@@ -7,15 +7,23 @@ import Foundation
 final class RowMerger {
     private let report: Report
     private var cursor: (any RecordCursor)?
-    /// The cursor's next version, not yet merged. Kept as the cursor hands it out (no wider tuple): rows and
-    /// versions are copied several times on their way, and the copies showed in `perf record` (see `next(into:)`).
-    private var pending: StoredVersion?
-    /// The cursor again when it hands out pages (``PagedVersionCursor``): `pending` is then copied from `page`
-    /// rather than passed up version by version through the cursor and its stream.
+    /// The cursor again when it hands out pages (``PagedVersionCursor``).
     private var pagedCursor: (any PagedVersionCursor)?
+    /// The versions being merged, and the position of the next one not yet merged (none when `pageIndex` is
+    /// `page.count`: the end). Versions are not copied out of their page: a row refers to its version by the page's
+    /// position in the row's chunk (``RowChunk/pages``, which shares the page's storage) and the version's position
+    /// in the page, and the formatting thread reads the values there. Measured (national CSV report from
+    /// PostgreSQL, release build, `perf record`): with each version copied into a 146-byte row, and that row into a
+    /// `RowView`, `memmove` was 14.8 % and reference counting of the values' strings ≈ 15 % of the client's CPU.
     private var page: [StoredVersion] = []
     private var pageIndex = 0
+    /// The position of `page` in the chunk being filled (`-1`: not in it yet).
+    private var pageInChunk: Int32 = -1
     private var pagesEnded = false
+    /// A cursor without pages is read in pages of this many versions here.
+    private static let versionsPerPage = 512
+    /// An error of such a cursor after the versions read before it: thrown once they are merged.
+    private var deferredFailure: (any Error)?
     /// The regions of the pass, in key order, and their keys and whether each is a reporting unit.
     let regions: [Region]
     private let regionKeys: [RegionKey]
@@ -102,7 +110,7 @@ final class RowMerger {
             return
         }
         do {
-            try advance()
+            try nextPage()
         } catch {
             self.failure = error
             finished = true
@@ -112,27 +120,56 @@ final class RowMerger {
     /// Whether the pass ended before it began (the cursor could not be opened).
     var isFinished: Bool { finished }
 
+    /// Moves to the next version, reading the next page when this one is merged.
     private func advance() throws {
-        if let paged = pagedCursor {
-            while pageIndex >= page.count {
-                if pagesEnded {
-                    pending = nil
-                    return
-                }
-                guard try paged.nextNewestPage(&page) else {
-                    // The stream has no pages (nothing was read yet): version by version.
-                    pagedCursor = nil
-                    pending = try cursor?.nextVersion()
-                    return
-                }
-                pageIndex = 0
-                if page.isEmpty { pagesEnded = true }
-            }
-            pending = page[pageIndex]
-            pageIndex += 1
+        pageIndex += 1
+        if pageIndex >= page.count { try nextPage() }
+    }
+
+    /// Replaces `page` with the next versions (empty at the end).
+    private func nextPage() throws {
+        pageIndex = 0
+        pageInChunk = -1
+        if pagesEnded {
+            page = []
             return
         }
-        pending = try cursor?.nextVersion()
+        if let paged = pagedCursor {
+            if try paged.nextNewestPage(&page) {
+                if page.isEmpty { pagesEnded = true }
+                return
+            }
+            // The stream has no pages (nothing was read yet): version by version, gathered in pages here.
+            pagedCursor = nil
+        }
+        if let deferredFailure {
+            self.deferredFailure = nil
+            page = []
+            throw deferredFailure
+        }
+        var versions: [StoredVersion] = []
+        versions.reserveCapacity(Self.versionsPerPage)
+        do {
+            while versions.count < Self.versionsPerPage, let version = try cursor?.nextVersion() { versions.append(version) }
+        } catch {
+            // The versions read before the error are merged first, as they were when read one by one.
+            if versions.isEmpty { throw error }
+            deferredFailure = error
+        }
+        if versions.isEmpty && deferredFailure == nil { pagesEnded = true }
+        page = versions
+    }
+
+    /// Whether a version is waiting to be merged.
+    private var hasPending: Bool { pageIndex < page.count }
+
+    /// The waiting version's position for a row of `chunk`: its page is added to the chunk (by reference) first.
+    private func pin(in chunk: inout RowChunk) -> (page: Int32, index: Int32) {
+        if pageInChunk < 0 || Int(pageInChunk) >= chunk.pages.count {
+            pageInChunk = Int32(chunk.pages.count)
+            chunk.pages.append(page)
+        }
+        return (pageInChunk, Int32(pageIndex))
     }
 
     private func position(of id: OZGID) -> Int? {
@@ -145,10 +182,10 @@ final class RowMerger {
     /// Appends the next row to `chunk` (rows of reporting units the status filter leaves out come too, marked
     /// not listed: the aggregates count them); `false` at the end.
     ///
-    /// The row is built in place at the end of the chunk rather than returned: a returned `CompactRow?` (about
-    /// 150 bytes) was copied four more times on its way into the chunk, and those copies were 8 % of a national
-    /// HTML report's samples (`perf record`, release build, history database).
-    func next(into chunk: inout [CompactRow]) -> Bool {
+    /// The row is built in place at the end of the chunk rather than returned: a returned row was copied several
+    /// more times on its way into the chunk, and those copies were 8 % of a national HTML report's samples
+    /// (`perf record`, release build, history database).
+    func next(into chunk: inout RowChunk) -> Bool {
         guard !finished else { return false }
         do {
             if try step(into: &chunk) { return true }
@@ -161,7 +198,7 @@ final class RowMerger {
         return false
     }
 
-    private func step(into chunk: inout [CompactRow]) throws -> Bool {
+    private func step(into chunk: inout RowChunk) throws -> Bool {
         while true {
             if unit >= 0 {
                 if unitIsReporting {
@@ -169,52 +206,60 @@ final class RowMerger {
                         let position = servicePositions[servicePointer]
                         let id = serviceIDs[servicePointer]
                         servicePointer += 1
-                        var found: StoredVersion?
-                        while let key = pending?.key, key.region == unitKey, key.service <= id {
-                            if key.service == id, let taken = pending.take() {
-                                found = taken
-                            } else if self.position(of: key.service) == nil {
+                        var found: (page: Int32, index: Int32) = (-1, 0)
+                        var status: Status?
+                        while hasPending, page[pageIndex].key.region == unitKey, page[pageIndex].key.service <= id {
+                            let service = page[pageIndex].key.service
+                            if service == id {
+                                found = pin(in: &chunk)
+                                status = page[pageIndex].values.status
+                            } else if self.position(of: service) == nil {
                                 orphaned += 1
                             }
                             try advance()
                         }
-                        var via: RegionKey?
-                        if !providers.isEmpty, found?.values.status != .online {
-                            via = providers.first { $0.services.contains(position) }?.key
+                        var via: Int32 = -1
+                        if !providers.isEmpty, status != .online,
+                            let provider = providers.first(where: { $0.services.contains(position) })?.key
+                        {
+                            via = Int32(chunk.vias.count)
+                            chunk.vias.append(provider)
                         }
-                        let status: RowStatus = if let recorded = found?.values.status { .recorded(recorded) } else { .untracked }
-                        chunk.append(
+                        let rowStatus: RowStatus = if let status { .recorded(status) } else { .untracked }
+                        chunk.rows.append(
                             CompactRow(
-                                region: Int32(unit), service: Int32(position), values: found?.values,
-                                batch: found?.batch ?? 0, record: nil, via: via, reporting: true,
-                                listed: statuses == nil || lists(status)))
+                                region: Int32(unit), service: Int32(position), page: found.page, index: found.index,
+                                via: via, reporting: true, listed: statuses == nil || lists(rowStatus)))
                         return true
                     }
-                    while let key = pending?.key, key.region == unitKey {
-                        if self.position(of: key.service) == nil { orphaned += 1 }
+                    while hasPending, page[pageIndex].key.region == unitKey {
+                        if self.position(of: page[pageIndex].key.service) == nil { orphaned += 1 }
                         try advance()
                     }
                 } else {
-                    while let key = pending?.key, key.region == unitKey, let taken = pending.take() {
+                    while hasPending, page[pageIndex].key.region == unitKey {
+                        let service = page[pageIndex].key.service
+                        let status = page[pageIndex].values.status
+                        let found = pin(in: &chunk)
                         try advance()
-                        guard let position = self.position(of: key.service) else {
+                        guard let position = self.position(of: service) else {
                             orphaned += 1
                             continue
                         }
                         guard included[position] else { continue }
                         higherLevelRows += 1
-                        chunk.append(
+                        chunk.rows.append(
                             CompactRow(
-                                region: Int32(unit), service: Int32(position), values: taken.values, batch: taken.batch,
-                                record: nil, via: nil, reporting: false, listed: lists(.recorded(taken.values.status))))
+                                region: Int32(unit), service: Int32(position), page: found.page, index: found.index,
+                                via: -1, reporting: false, listed: lists(.recorded(status))))
                         return true
                     }
                 }
                 unit = -1
             }
             guard regionIndex < regionKeys.count else {
-                while let key = pending?.key {
-                    if scope.contains(key.region) { orphaned += 1 }
+                while hasPending {
+                    if scope.contains(page[pageIndex].key.region) { orphaned += 1 }
                     try advance()
                 }
                 return false
@@ -222,8 +267,8 @@ final class RowMerger {
             let index = regionIndex
             let key = regionKeys[index]
             regionIndex += 1
-            while let next = pending?.key, next.region < key {
-                if scope.contains(next.region) { orphaned += 1 }
+            while hasPending, page[pageIndex].key.region < key {
+                if scope.contains(page[pageIndex].key.region) { orphaned += 1 }
                 try advance()
             }
             if reporting[index] {
@@ -232,7 +277,7 @@ final class RowMerger {
                 unitIsReporting = true
                 servicePointer = 0
                 providers = higher.isEmpty ? [] : higher.providers(above: key)
-            } else if pending?.key.region == key {
+            } else if hasPending, page[pageIndex].key.region == key {
                 unit = index
                 unitKey = key
                 unitIsReporting = false

@@ -19,19 +19,19 @@ final class RowProducer: @unchecked Sendable {
 
     func run() {
         defer { done.signal() }
-        var chunk: [CompactRow] = []
-        chunk.reserveCapacity(Self.chunkSize)
+        var chunk = RowChunk()
+        chunk.rows.reserveCapacity(Self.chunkSize)
         while merger.next(into: &chunk) {
-            if chunk.count == Self.chunkSize {
-                // The full chunk is handed over as its only reference (the consumer reverses it in place; a
-                // reference still held here made that a copy of the whole chunk).
-                var full: [CompactRow] = []
-                full.reserveCapacity(Self.chunkSize)
+            if chunk.rows.count == Self.chunkSize {
+                // The full chunk is handed over as its only reference (its pages are shared with the merger, which
+                // never changes a page it has handed out).
+                var full = RowChunk()
+                full.rows.reserveCapacity(Self.chunkSize)
                 swap(&full, &chunk)
                 do { try channel.send(full) } catch { return }  // the reading side stopped
             }
         }
-        if !chunk.isEmpty { try? channel.send(chunk) }
+        if !chunk.rows.isEmpty { try? channel.send(chunk) }
         channel.close()
     }
 
