@@ -14,11 +14,14 @@ import PostgresNIO
 /// The text of a region: its versions in stream order (OZG-ID, then batch), separated by `\n`; each version's fields
 /// separated by `\t`:
 ///
-///     ozg_id  batch  status  nulls  [maturity]  [maturity_model]  [planned]  [online_since]
-///             [length  url]  [length  solution]  [length  note]
+///     head  [maturity]  [maturity_model]  [planned]  [online_since]  [length  url]  [length  solution]  [length  note]
 ///
-/// `nulls` has bit 0…6 set for each of the seven nullable columns that is NULL; a NULL column is left out entirely
-/// (`concat_ws` skips it). Each text value is preceded by its length, so it may hold any character, tabs and line
+/// `head` is one integer holding four: `((batch × 128 + nulls) × 16 + status) × 100,000 + ozg_id`, or `-1` when a
+/// value does not fit (a damaged row: the decoder says so). `nulls` has bit 0…6 set for each of the seven nullable
+/// columns that is NULL; a NULL column is left out entirely (`concat_ws` skips it). One integer instead of four
+/// because `concat_ws` looks up the output function of every argument for every row: measured (national store,
+/// server CPU from `/proc`, the query alone through psql, JIT on), the four as one cut the server's CPU for the
+/// query from 2.72–2.76 s to 2.30–2.37 s, and the client parses three integers less per version. Each text value is preceded by its length, so it may hold any character, tabs and line
 /// breaks included: the parser takes exactly that many bytes. The length is in bytes (`octet_length`) when the bytes
 /// arrive as the server stores them (server encoding UTF8 or SQL_ASCII), otherwise in characters (`char_length`),
 /// which the client counts in the UTF-8 it receives.
@@ -42,7 +45,10 @@ enum RegionRows {
             "(maturity IS NULL)::int + (maturity_model IS NULL)::int * 2 + (planned IS NULL)::int * 4 "
             + "+ (online_since IS NULL)::int * 8 + (url IS NULL)::int * 16 + (solution IS NULL)::int * 32 "
             + "+ (note IS NULL)::int * 64"
-        return "SELECT region, string_agg(concat_ws(E'\\t', ozg_id, batch, status, \(nulls), maturity, maturity_model, "
+        let head =
+            "CASE WHEN ozg_id BETWEEN 0 AND 99999 AND status BETWEEN 0 AND 15 AND batch >= 0 "
+            + "THEN ((batch::bigint * 128 + (\(nulls))) * 16 + status) * 100000 + ozg_id ELSE -1 END"
+        return "SELECT region, string_agg(concat_ws(E'\\t', \(head), maturity, maturity_model, "
             + "planned, online_since, \(length)(url), url, \(length)(solution), solution, \(length)(note), note), E'\\n') "
             + "FROM (SELECT \(PostgresReader.versionColumns) FROM \(table)\(filter) ORDER BY region, ozg_id, batch) v "
             + "GROUP BY region ORDER BY region"
@@ -104,14 +110,13 @@ struct RegionRowDecoder {
             var inOrder = true
             var previous = (service: Int.min, batch: Int.min)
             while index < bytes.count {
-                let serviceValue = try integer()
-                try expect(tab)
-                let batch = try integer()
-                try expect(tab)
-                let statusCode = try integer()
-                try expect(tab)
-                let nulls = try integer()
-                guard let service = OZGID(value: serviceValue), let status = Status(code: statusCode), nulls >= 0, nulls < 128
+                let head = try integer()
+                guard head >= 0 else { throw VersionDecoder.damaged(packed) }
+                let serviceValue = head % 100_000
+                let statusCode = head / 100_000 % 16
+                let nulls = head / 1_600_000 % 128
+                let batch = head / 204_800_000
+                guard let service = OZGID(value: serviceValue), let status = Status(code: statusCode)
                 else { throw VersionDecoder.damaged(packed) }
                 let maturity = try optionalInteger(nulls & RegionRows.Null.maturity)
                 let maturityModel = try optionalInteger(nulls & RegionRows.Null.maturityModel)

@@ -137,15 +137,29 @@ struct RegionRowDecoderTests {
         return page
     }
 
+    /// The head of a version's text: OZG-ID, batch, status code and null bits as one integer.
+    static func head(_ service: Int, batch: Int, status: Int, nulls: Int) -> String {
+        String(((batch * 128 + nulls) * 16 + status) * 100_000 + service)
+    }
+
     @Test func aRegionOutOfOrderIsPutInStreamOrder() throws {
-        let page = try Self.decode("10003\t1\t0\t127\n10000\t2\t3\t127\n10000\t1\t1\t127")
+        let page = try Self.decode(
+            Self.head(10003, batch: 1, status: 0, nulls: 127) + "\n" + Self.head(10000, batch: 2, status: 3, nulls: 127) + "\n"
+                + Self.head(10000, batch: 1, status: 1, nulls: 127))
         #expect(page.map { [$0.key.service.value, $0.batch] } == [[10000, 1], [10000, 2], [10003, 1]])
         #expect(page.map(\.values.status) == [.planned, .online, .notStarted])
     }
 
+    @Test func theHeadHoldsServiceBatchStatusAndNulls() throws {
+        let page = try Self.decode(Self.head(99999, batch: Int(Int32.max), status: 4, nulls: 127))
+        #expect(page.first?.key.service.value == 99999)
+        #expect(page.first?.batch == Int(Int32.max))
+        #expect(page.first?.values == RecordValues(status: .notApplicable))
+    }
+
     @Test func fieldsLeftOutAsNullAreNil() throws {
         // Null: maturity (1), maturity_model (2), online_since (8), solution (32).
-        let page = try Self.decode("10000\t4\t2\t43\t20260228\t3\tabc\t0\t")
+        let page = try Self.decode(Self.head(10000, batch: 4, status: 2, nulls: 43) + "\t20260228\t3\tabc\t0\t")
         let values = try #require(page.first?.values)
         #expect(page.first?.batch == 4)
         #expect(values.status == .inProgress)
@@ -159,11 +173,15 @@ struct RegionRowDecoderTests {
     }
 
     @Test func lengthsInCharactersCountUTF8Characters() throws {
-        let page = try Self.decode("10000\t1\t0\t111\t4\tä\t🇩\n\n", characters: true)
+        let page = try Self.decode(Self.head(10000, batch: 1, status: 0, nulls: 111) + "\t4\tä\t🇩\n\n", characters: true)
         #expect(page.first?.values.url == "ä\t🇩\n")
     }
 
-    @Test(arguments: ["10000\t1", "10000\t1\t0\t127\t", "x\t1\t0\t127", "10000\t1\t9\t127", "10000\t1\t0\t0\t1", "10000\t1\t0\t111\t9\tabc"])
+    @Test(arguments: [
+        "-1", "x", RegionRowDecoderTests.head(10000, batch: 1, status: 0, nulls: 127) + "\t", RegionRowDecoderTests.head(10000, batch: 1, status: 9, nulls: 127),
+        RegionRowDecoderTests.head(10000, batch: 1, status: 0, nulls: 0) + "\t1", RegionRowDecoderTests.head(10000, batch: 1, status: 0, nulls: 111) + "\t9\tabc",
+        RegionRowDecoderTests.head(10000, batch: 1, status: 0, nulls: 127) + "\n" + "-1",
+    ])
     func damagedTextIsAnErrorNamingTheRegion(text: String) throws {
         #expect {
             _ = try Self.decode(text)
