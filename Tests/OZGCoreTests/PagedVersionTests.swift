@@ -73,6 +73,50 @@ struct PagedVersionTests {
         #expect(try Self.readVersionByVersion(cursor).map(\.batch) == [3, 2, 1, 2, 5])
     }
 
+    @Test("rows over many chunks and pages of versions read each unit's newest values and its batch where they are kept")
+    func rowsReadTheirVersionsInPlace() throws {
+        let db = try TestDatabase()
+        let gemeinden = Array(builtIn.regions.within(try RegionKey("08115")).filter { $0.level == .gemeinde }.prefix(4))
+        let services = builtIn.services.services
+        var expected: [RecordKey: (values: RecordValues, at: Date)] = [:]
+        for (step, at) in [time("2025-03-01T10:00:00Z"), time("2025-03-02T10:00:00Z")].enumerated() {
+            try db.store.write(BatchInfo(actor: "test \(step)", source: "step \(step)", command: "import", at: at)) { writer in
+                for (number, region) in gemeinden.enumerated() {
+                    for (index, service) in services.enumerated() where step == 0 || index % 3 == number % 3 {
+                        let key = RecordKey(region: region.key, service: service.id)
+                        let values = RecordValues(
+                            status: Status.allCases[(index + step) % Status.allCases.count], maturity: index % 5,
+                            url: index % 2 == 0 ? "https://example.org/\(index)/\(step)" : nil, note: step == 1 ? "step 1" : nil)
+                        try writer.put(key, values)
+                        expected[key] = (values, at)
+                    }
+                }
+            }
+        }
+        #expect(expected.count > 2 * 1_024)  // more rows than a chunk, more versions than a page of 512
+        let query = ReportQuery(scope: try RegionKey("08115"), createdAt: time("2025-03-15T12:00:00Z"))
+        let (checked, untracked) = try Report.with(query, catalogue: builtIn, store: db.store) { report in
+            let rows = report.rowsWithoutAggregates()
+            var checked = 0
+            var untracked = 0
+            while let row = rows.nextView() {
+                let key = RecordKey(region: rows.regionList[row.region].key, service: rows.serviceList[row.service].id)
+                if let written = expected[key] {
+                    #expect(row.values == written.values)
+                    #expect(row.updatedAt == written.at)
+                    checked += 1
+                } else {
+                    #expect(row.values == nil && row.version == nil && row.updatedAt == nil)
+                    untracked += 1
+                }
+            }
+            try report.checkPass()
+            return (checked, untracked)
+        }
+        #expect(checked == expected.count)
+        #expect(untracked > 0)
+    }
+
     @Test("a pass without aggregates (the CSV report's) completes the report's check; a summary afterwards counts every row")
     func passWithoutAggregates() throws {
         let db = try TestDatabase()
