@@ -94,33 +94,35 @@ public struct CSVExporter: ReportExporter {
             // The values are read where the pass keeps them, field by field: a copy of the values per row (and the
             // reference counting of their texts) was ≈ 15 % of the client's CPU in the national report from
             // PostgreSQL (`perf record`, release build).
-            if let version = row.version {
-                out.append(statusText[version.pointee.values.status.code])
-                out.append(ascii: delimiter)
-                if let maturity = version.pointee.values.maturity { out.append(maturity) }
-                out.append(ascii: delimiter)
-                if let model = version.pointee.values.maturityModel { out.append(model.rawValue) }
-                out.append(ascii: delimiter)
-                if let planned = version.pointee.values.planned { out.append(planned) }
-                out.append(ascii: delimiter)
-                if let since = version.pointee.values.onlineSince { out.append(since) }
-                out.append(ascii: delimiter)
-                if let url = version.pointee.values.url { field(url, &out) }
-                out.append(ascii: delimiter)
-                if let solution = version.pointee.values.solution { field(solution, &out) }
-                out.append(ascii: delimiter)
-                if let note = version.pointee.values.note { field(note, &out) }
-                out.append(ascii: delimiter)
-                out.append(version.pointee.values.status == .online ? "true" as StaticString : "false")
-                out.append(ascii: delimiter)
-                out.append(
-                    version.pointee.values.status == .online || row.via != nil ? "true" as StaticString : "false")
-            } else {
-                out.append(untrackedText)
-                for _ in 0..<8 { out.append(ascii: delimiter) }
-                out.append("false" as StaticString)
-                out.append(ascii: delimiter)
-                out.append(row.via != nil ? "true" as StaticString : "false")
+            row.withVersion { version in
+                if let version {
+                    out.append(statusText[version.pointee.values.status.code])
+                    out.append(ascii: delimiter)
+                    if let maturity = version.pointee.values.maturity { out.append(maturity) }
+                    out.append(ascii: delimiter)
+                    if let model = version.pointee.values.maturityModel { out.append(model.rawValue) }
+                    out.append(ascii: delimiter)
+                    if let planned = version.pointee.values.planned { out.append(planned) }
+                    out.append(ascii: delimiter)
+                    if let since = version.pointee.values.onlineSince { out.append(since) }
+                    out.append(ascii: delimiter)
+                    if let url = version.pointee.values.url { field(url, &out) }
+                    out.append(ascii: delimiter)
+                    if let solution = version.pointee.values.solution { field(solution, &out) }
+                    out.append(ascii: delimiter)
+                    if let note = version.pointee.values.note { field(note, &out) }
+                    out.append(ascii: delimiter)
+                    out.append(version.pointee.values.status == .online ? "true" as StaticString : "false")
+                    out.append(ascii: delimiter)
+                    out.append(
+                        version.pointee.values.status == .online || row.via != nil ? "true" as StaticString : "false")
+                } else {
+                    out.append(untrackedText)
+                    for _ in 0..<8 { out.append(ascii: delimiter) }
+                    out.append("false" as StaticString)
+                    out.append(ascii: delimiter)
+                    out.append(row.via != nil ? "true" as StaticString : "false")
+                }
             }
             out.append(ascii: delimiter)
             if let via = row.via { out.append(via.description) }

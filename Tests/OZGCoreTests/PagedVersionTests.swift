@@ -106,7 +106,7 @@ struct PagedVersionTests {
                     #expect(row.updatedAt == written.at)
                     checked += 1
                 } else {
-                    #expect(row.values == nil && row.version == nil && row.updatedAt == nil)
+                    #expect(row.values == nil && row.batch == nil && row.updatedAt == nil)
                     untracked += 1
                 }
             }

@@ -21,10 +21,9 @@ public final class ReportRows: Sequence, IteratorProtocol {
     private let services: [OZGService]
     private let provenance: [Int: BatchRow]
     private var lastBatch: (id: Int, row: BatchRow)?
-    /// The chunk being handed out, the position of its next row, and where its pages' versions are.
+    /// The chunk being handed out and the position of its next row.
     private var chunk = RowChunk()
     private var rowIndex = 0
-    private var pageBases: [UnsafePointer<StoredVersion>?] = []
     private var completed = false
     /// Whether rows are counted in the aggregates (see ``Report/rowsWithoutAggregates()``).
     private let aggregating: Bool
@@ -71,10 +70,10 @@ public final class ReportRows: Sequence, IteratorProtocol {
     private func row(_ view: RowView) -> ReportRow {
         let region = regions[view.region]
         let service = services[view.service]
-        var record: StoredRecord?
-        if let version = view.version {
+        let record = view.withVersion { version -> StoredRecord? in
+            guard let version else { return nil }
             let info = batch(version.pointee.batch)
-            record = StoredRecord(
+            return StoredRecord(
                 key: RecordKey(region: region.key, service: service.id), values: version.pointee.values,
                 updatedAt: info.at, updatedBy: info.actor, source: info.source)
         }
@@ -100,21 +99,27 @@ public final class ReportRows: Sequence, IteratorProtocol {
     /// The catalogue's services, by the positions ``RowView/service`` refers to.
     package var serviceList: [OZGService] { services }
 
-    /// The version a row of the current chunk refers to.
+    /// Calls `body` with the version a row of the current chunk refers to (`nil`: untracked), where its page
+    /// keeps it: the pointer is valid during `body` only. Reading in place instead of copying the version (and
+    /// counting references to its texts) saved about half of the client's CPU in the national CSV report from
+    /// PostgreSQL, together with the positions-only rows (docs/performance.md, session 6).
     @inline(__always)
-    private func version(of row: CompactRow) -> UnsafePointer<StoredVersion>? {
-        guard row.page >= 0, let base = pageBases[Int(row.page)] else { return nil }
-        return base + Int(row.index)
+    func withVersion<Result>(of row: CompactRow, _ body: (UnsafePointer<StoredVersion>?) throws -> Result) rethrows -> Result {
+        guard row.page >= 0 else { return try body(nil) }
+        return try chunk.pages[Int(row.page)].withUnsafeBufferPointer { page in
+            try body(page.baseAddress.map { $0 + Int(row.index) })
+        }
     }
 
     /// Counts a row of the current chunk in the aggregates.
     @inline(__always)
     private func aggregate(_ row: CompactRow) {
-        let version = version(of: row)
-        if row.reporting {
-            aggregator.add(row, version: version, viaHigherLevel: row.via >= 0)
-        } else {
-            aggregator.addHigherLevel(row, version: version)
+        withVersion(of: row) { version in
+            if row.reporting {
+                aggregator.add(row, version: version, viaHigherLevel: row.via >= 0)
+            } else {
+                aggregator.addHigherLevel(row, version: version)
+            }
         }
     }
 
@@ -135,7 +140,6 @@ public final class ReportRows: Sequence, IteratorProtocol {
     private func receiveChunk() -> Bool {
         guard let next = try? channel.receive() else {
             chunk = RowChunk()
-            pageBases = []
             rowIndex = 0
             producer?.wait()
             if !completed {
@@ -154,10 +158,6 @@ public final class ReportRows: Sequence, IteratorProtocol {
         }
         chunk = next
         rowIndex = 0
-        // The pages are shared with the producer and never changed while shared (an array's storage does not
-        // move while it is neither changed nor freed): the chunk keeps them alive until the next chunk is taken,
-        // and a ``RowView`` is used only until then.
-        pageBases = chunk.pages.map { $0.withUnsafeBufferPointer { $0.baseAddress } }
         return true
     }
 
@@ -171,8 +171,7 @@ public final class ReportRows: Sequence, IteratorProtocol {
                 rowIndex += 1
                 if aggregating { aggregate(row) }
                 if row.listed || includesUnlisted {
-                    return RowView(
-                        row: row, version: version(of: row), via: row.via >= 0 ? chunk.vias[Int(row.via)] : nil, rows: self)
+                    return RowView(row: row, via: row.via >= 0 ? chunk.vias[Int(row.via)] : nil, rows: self)
                 }
             }
             guard receiveChunk() else { return nil }
@@ -184,23 +183,28 @@ public final class ReportRows: Sequence, IteratorProtocol {
 /// its version is read in place, in the page the row's chunk holds.
 package struct RowView {
     private let row: CompactRow
-    /// The unit's own version (values and batch), where the pass keeps it; `nil` when untracked.
-    package let version: UnsafePointer<StoredVersion>?
     package let via: RegionKey?
-    /// The pass, for the provenance of the version's batch. (Unowned: a view does not outlive its pass.)
+    /// The pass, which keeps the version's page and the provenance of its batch. (Unowned: a view does not
+    /// outlive its pass.)
     private unowned(unsafe) let rows: ReportRows
 
-    init(row: CompactRow, version: UnsafePointer<StoredVersion>?, via: RegionKey?, rows: ReportRows) {
+    init(row: CompactRow, via: RegionKey?, rows: ReportRows) {
         self.row = row
-        self.version = version
         self.via = via
         self.rows = rows
     }
 
-    /// The unit's own values, if it has a record (a copy; ``version`` reads them in place).
-    package var values: RecordValues? { version?.pointee.values }
+    /// Calls `body` with the unit's own version (values and batch) where the pass keeps it, `nil` when
+    /// untracked; the pointer is valid during `body` only.
+    @inline(__always)
+    package func withVersion<Result>(_ body: (UnsafePointer<StoredVersion>?) throws -> Result) rethrows -> Result {
+        try rows.withVersion(of: row, body)
+    }
+
+    /// The unit's own values, if it has a record (a copy; ``withVersion(_:)`` reads them in place).
+    package var values: RecordValues? { withVersion { $0?.pointee.values } }
     /// Online by the unit's own record.
-    package var isOnline: Bool { version?.pointee.values.status == .online }
+    package var isOnline: Bool { withVersion { $0?.pointee.values.status == .online } }
 
     /// The position of the unit in ``ReportRows/regionList``.
     package var region: Int { Int(row.region) }
@@ -211,7 +215,7 @@ package struct RowView {
     package var isListed: Bool { row.listed }
     package var isOnlineIncludingHigherLevel: Bool { isOnline || row.via >= 0 }
     /// The id of the batch that wrote the unit's record (`nil` when untracked).
-    package var batch: Int? { version?.pointee.batch }
+    package var batch: Int? { withVersion { $0?.pointee.batch } }
     /// Who changed the record when and from where (`nil` when untracked).
     package var updatedAt: Date? { batch.map { rows.batch($0).at } }
     package var updatedBy: String? { batch.map { rows.batch($0).actor } }
