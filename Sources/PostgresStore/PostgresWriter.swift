@@ -10,7 +10,8 @@ import PostgresNIO
 /// **Bulk loads into an empty store** (the national first import, `db copy`): when the first full page is sent and
 /// the store holds no version yet, the writer drops `record_version`'s indexes inside its transaction and builds
 /// them again in ``finish()``, after the last page: building an index once over sorted data costs a fraction of
-/// maintaining it row by row (see docs/performance.md, "PostgreSQL backend"). Everything stays in the one
+/// maintaining it row by row (see docs/performance.md, "PostgreSQL backend"); it also empties the table with
+/// `TRUNCATE`, so that the rows lie in the table in the order they were sent. Everything stays in the one
 /// transaction, so a killed client or a failed import leaves the table and its indexes as they were. Dropping the
 /// indexes takes an exclusive lock on `record_version` until the commit, so readers of the store wait for the
 /// import instead of seeing the empty store. The writer takes that path only when it gets the lock at once and
@@ -220,6 +221,14 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
             try session.execute("SET LOCAL lock_timeout = '50ms'")
             try session.execute("LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE")
             for index in indexes { try session.execute(index.drop) }
+            // A new, empty file for the table (the old one comes back if the transaction fails): COPY into a table
+            // emptied in its own transaction appends every row at the end instead of filling the gaps that earlier
+            // pages left (free space map), so the rows lie in the order they came — key order for a sorted file —
+            // and the key index is built from presorted runs. National import (rows in key order): 11,615 rows out
+            // of place without it, none with it; the key build's sort 0.4–0.5 s less CPU (docs/performance.md,
+            // "Import into an empty store, session 6"). Checked once more under the lock, since TRUNCATE would
+            // spare no row (writers take the store's advisory lock, so none can have come since the check above).
+            if try !super.hasVersions() { try session.execute("TRUNCATE \(table)") }
             try session.execute("SET LOCAL lock_timeout = '120s'")
             try session.execute("RELEASE SAVEPOINT ozgtrack_bulk_load")
         } catch let error as PSQLError
