@@ -132,13 +132,27 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
         swap(&page, &pending)
         let cachedRegion = block?.region
         let cachedBound = block?.maxBatch ?? 0
-        for version in versions {
-            let region = PackedRegionKey(version.key.region).rawValue
-            CopyText.appendRow(version, region: region, to: &page)
-            pendingKeys.append(Self.packed(region: region, service: version.key.service.value))
-            // The cached region sees its own writes.
-            if let cachedRegion, cachedRegion == version.key.region, version.batch <= cachedBound {
-                block?.versions[version.key.service.value] = version
+        // Versions come region by region: the region is packed once per run. Packing it per row was 2 % of a
+        // national import's client samples (`perf record`, 5,988,307 rows).
+        var lastRegion: (key: RegionKey, packed: Int)?
+        // Each version is read in place: `for version in versions` copied it (retaining its texts, made on
+        // another thread), 2 % of the same samples.
+        versions.withUnsafeBufferPointer { versions in
+            for index in versions.indices {
+                let key = versions[index].key
+                let region: Int
+                if let lastRegion, lastRegion.key == key.region {
+                    region = lastRegion.packed
+                } else {
+                    region = PackedRegionKey(key.region).rawValue
+                    lastRegion = (key.region, region)
+                }
+                CopyText.appendRow(versions[index], region: region, to: &page)
+                pendingKeys.append(Self.packed(region: region, service: key.service.value))
+                // The cached region sees its own writes.
+                if let cachedRegion, cachedRegion == key.region, versions[index].batch <= cachedBound {
+                    block?.versions[key.service.value] = versions[index]
+                }
             }
         }
         swap(&page, &pending)
@@ -284,8 +298,7 @@ enum CopyText {
 
     /// Appends `version`'s row; `region` is its packed region key.
     static func appendRow(_ version: StoredVersion, region: Int, to buffer: inout ByteBuffer) {
-        let values = version.values
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumBytes(values)) { raw in
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumBytes(version.values)) { raw in
             var out = Output(base: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
             out.int(region)
             out.tab()
@@ -293,21 +306,22 @@ enum CopyText {
             out.tab()
             out.int(version.batch)
             out.tab()
-            out.int(values.status.code)
+            // The values are read through `version` (no local copy of them: that retained their texts).
+            out.int(version.values.status.code)
             out.tab()
-            out.int(values.maturity)
+            out.int(version.values.maturity)
             out.tab()
-            out.int(values.maturityModel?.rawValue)
+            out.int(version.values.maturityModel?.rawValue)
             out.tab()
-            out.int(values.planned?.packed)
+            out.int(version.values.planned?.packed)
             out.tab()
-            out.int(values.onlineSince?.packed)
+            out.int(version.values.onlineSince?.packed)
             out.tab()
-            out.text(values.url)
+            out.text(version.values.url)
             out.tab()
-            out.text(values.solution)
+            out.text(version.values.solution)
             out.tab()
-            out.text(values.note)
+            out.text(version.values.note)
             out.byte(UInt8(ascii: "\n"))
             return out.count
         }
@@ -353,8 +367,19 @@ enum CopyText {
         }
 
         mutating func text(_ text: String?) {
-            guard var text else { return null() }
-            text.withUTF8 { bytes in
+            switch text {
+            case .none: null()
+            case .some(let text):
+                // Texts the importer made are native and contiguous: read in place (a `var` copy for `withUTF8`
+                // retained and released each one). Others are copied once.
+                if text.utf8.withContiguousStorageIfAvailable({ bytes in escaped(bytes) }) == nil {
+                    var copy = text
+                    copy.withUTF8 { bytes in escaped(bytes) }
+                }
+            }
+        }
+
+        private mutating func escaped(_ bytes: UnsafeBufferPointer<UInt8>) {
                 for byte in bytes {
                     switch byte {
                     case UInt8(ascii: "\\"): escape(UInt8(ascii: "\\"))
@@ -364,7 +389,6 @@ enum CopyText {
                     default: self.byte(byte)
                     }
                 }
-            }
         }
 
         private mutating func escape(_ letter: UInt8) {
