@@ -1,3 +1,4 @@
+import Foundation
 public import OZGCore
 import PostgresNIO
 
@@ -43,6 +44,11 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     private var readsVersions = false
     /// The statements that rebuild the indexes dropped for a bulk load; `nil` when none were dropped.
     private var deferredIndexes: [String]?
+    /// Whether versions collected or on their way came as encoded pages (``append(encoded:rows:)``), whose keys
+    /// the writer does not know: a read then waits for everything sent.
+    private var unkeyed = false
+    /// Page buffers for ``CopyEncoder``s to fill again.
+    private let pagePool = PagePool()
 
     /// Send collected versions when they reach this many bytes.
     static let pageBytes = 4 << 20
@@ -61,13 +67,14 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     override func prepare(for key: RecordKey?) throws {
         try noteRead()
         if pendingCount == 0 && inFlightCount == 0 { return }
-        guard let key else { return try merge() }
+        guard let key, !unkeyed else { return try merge() }
         if indexed().contains(Self.packed(key)) { try merge() }
     }
 
     override func prepare(region: RegionKey) throws {
         try noteRead()
         if pendingCount == 0 && inFlightCount == 0 { return }
+        if unkeyed { return try merge() }
         _ = indexed()
         if regionIndex.contains(PackedRegionKey(region).rawValue) { try merge() }
     }
@@ -160,6 +167,24 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
         if pending.readableBytes >= Self.pageBytes { try send(full: true) }
     }
 
+    /// Appends a page of COPY rows made by an encoder of this writer (``bulkEncoder(batch:)``); its buffer is taken
+    /// over (no copy) when nothing else is collected.
+    package func append(encoded page: any EncodedRows, rows: Int) throws {
+        guard let page = page as? CopyPage else { throw StoreError("\(session.configuration): a page of rows of another store") }
+        // The cached region does not see these versions: forget it.
+        block = nil
+        unkeyed = true
+        var bytes = page.bytes
+        if pending.readableBytes == 0 {
+            swap(&bytes, &pending)
+        } else {
+            pending.writeBuffer(&bytes)
+        }
+        pagePool.give(bytes)
+        pendingCount += rows
+        if pending.readableBytes >= Self.pageBytes { try send(full: true) }
+    }
+
     /// Sends the collected versions into `record_version` with one COPY, without waiting for it: the caller
     /// collects the next page while the server takes this one (the COPY before is awaited first).
     private func send(full: Bool) throws {
@@ -200,6 +225,7 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     private func merge() throws {
         try send(full: false)
         try awaitSent()
+        unkeyed = false
     }
 
     /// Drops `record_version`'s indexes for a bulk load into the empty store, if the table can be locked at once
@@ -280,6 +306,77 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     }
 }
 
+extension PostgresWriter: BulkEncodingBackend {
+    package func bulkEncoder(batch: Int) -> any BulkRowEncoder { CopyEncoder(batch: batch, pool: pagePool) }
+}
+
+/// A page of COPY rows (``CopyText``) made by a ``CopyEncoder``.
+struct CopyPage: EncodedRows {
+    var bytes: ByteBuffer
+}
+
+/// Encodes the versions of a bulk load into an empty store as COPY text, in pages of ``PostgresWriter/pageBytes``,
+/// on the import's reading thread (see ``BulkRowEncoder`` for the measurement that asked for it).
+///
+/// Used by one thread at a time (the reading stage's), so its changing state needs no dynamic exclusivity checks.
+final class CopyEncoder: BulkRowEncoder {
+    private let batch: Int
+    private let pool: PagePool
+    @exclusivity(unchecked) private var page: ByteBuffer
+    @exclusivity(unchecked) private var rows = 0
+    /// Versions come region by region: the region is packed once per run.
+    @exclusivity(unchecked) private var lastRegion: (key: RegionKey, packed: Int)?
+
+    init(batch: Int, pool: PagePool) {
+        self.batch = batch
+        self.pool = pool
+        page = pool.take()
+    }
+
+    func append(_ key: RecordKey, _ values: borrowing RecordValues) -> (page: any EncodedRows, rows: Int)? {
+        let region: Int
+        if let lastRegion, lastRegion.key == key.region {
+            region = lastRegion.packed
+        } else {
+            region = PackedRegionKey(key.region).rawValue
+            lastRegion = (key.region, region)
+        }
+        CopyText.appendRow(key: key, values: values, batch: batch, region: region, to: &page)
+        rows += 1
+        return page.readableBytes >= PostgresWriter.pageBytes ? take() : nil
+    }
+
+    func finish() -> (page: any EncodedRows, rows: Int)? { rows > 0 ? take() : nil }
+
+    private func take() -> (page: any EncodedRows, rows: Int) {
+        var full = pool.take()
+        swap(&full, &page)
+        defer { rows = 0 }
+        return (CopyPage(bytes: full), rows)
+    }
+}
+
+/// Page buffers sent, kept for encoders to fill again: a fresh 4 MB buffer per page cost a page fault and a zeroed
+/// page per 4 kB (see ``PostgresWriter``'s `sentPage`).
+///
+/// `@unchecked Sendable`: `buffers` is read and written only with `lock` held.
+final class PagePool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffers: [ByteBuffer] = []
+
+    /// An empty buffer with room for a page.
+    func take() -> ByteBuffer {
+        var buffer = lock.withLock { buffers.popLast() } ?? ByteBuffer()
+        buffer.clear(minimumCapacity: PostgresWriter.pageBytes + (64 << 10))
+        return buffer
+    }
+
+    /// Keeps a buffer (at most two; others are freed).
+    func give(_ buffer: ByteBuffer) {
+        lock.withLock { if buffers.count < 2 { buffers.append(buffer) } }
+    }
+}
+
 /// Versions in COPY text format: tab-separated, `\N` for NULL, backslash escapes for backslash, tab, CR, LF.
 ///
 /// Rows are written through a raw pointer into space reserved once per row: writing field by field through
@@ -292,36 +389,41 @@ enum CopyText {
 
     /// The most bytes ``appendRow(_:region:to:)`` writes for `version`: eight numbers of at most 20 characters
     /// (`\N` is 2), eleven separators, and texts whose every byte may be escaped into two.
-    static func maximumBytes(_ values: RecordValues) -> Int {
+    static func maximumBytes(_ values: borrowing RecordValues) -> Int {
         8 * 20 + 11 + 2 * ((values.url?.utf8.count ?? 1) + (values.solution?.utf8.count ?? 1) + (values.note?.utf8.count ?? 1))
     }
 
     /// Appends `version`'s row; `region` is its packed region key.
     static func appendRow(_ version: StoredVersion, region: Int, to buffer: inout ByteBuffer) {
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumBytes(version.values)) { raw in
+        appendRow(key: version.key, values: version.values, batch: version.batch, region: region, to: &buffer)
+    }
+
+    /// Appends the row of `key`'s version `values` of batch `batch`; `region` is the key's packed region.
+    static func appendRow(key: RecordKey, values: borrowing RecordValues, batch: Int, region: Int, to buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumBytes(values)) { raw in
             var out = Output(base: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
             out.int(region)
             out.tab()
-            out.int(version.key.service.value)
+            out.int(key.service.value)
             out.tab()
-            out.int(version.batch)
+            out.int(batch)
             out.tab()
-            // The values are read through `version` (no local copy of them: that retained their texts).
-            out.int(version.values.status.code)
+            // The values are read in place (a local copy of them retained their texts).
+            out.int(values.status.code)
             out.tab()
-            out.int(version.values.maturity)
+            out.int(values.maturity)
             out.tab()
-            out.int(version.values.maturityModel?.rawValue)
+            out.int(values.maturityModel?.rawValue)
             out.tab()
-            out.int(version.values.planned?.packed)
+            out.int(values.planned?.packed)
             out.tab()
-            out.int(version.values.onlineSince?.packed)
+            out.int(values.onlineSince?.packed)
             out.tab()
-            out.text(version.values.url)
+            out.text(values.url)
             out.tab()
-            out.text(version.values.solution)
+            out.text(values.solution)
             out.tab()
-            out.text(version.values.note)
+            out.text(values.note)
             out.byte(UInt8(ascii: "\n"))
             return out.count
         }

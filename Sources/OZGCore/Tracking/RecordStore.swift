@@ -346,7 +346,7 @@ final class StoreWriter<Writer: BackendWriter>: StoreReader<Writer>, TrackingWri
 
     /// Creates the batch on the first change, so that a write that changes nothing leaves no trace. Its time is
     /// now (or the requested time), but never earlier than the latest change.
-    private func openBatch() throws -> Int {
+    func openBatch() throws -> Int {
         if let batchID { return batchID }
         var at = BatchTimeline.truncated(batch.at ?? Date())
         if let latest = try backend.latestBatch()?.at, at < latest {
