@@ -451,22 +451,40 @@ enum CopyText {
         mutating func int(_ value: Int?) {
             guard let value else { return null() }
             if value >= 0 && value < 10 { return byte(UInt8(ascii: "0") + UInt8(value)) }
+            // Digits counted by comparison and written two at a time from a table: one division by 10 per digit,
+            // twice, made this function 7 % of a national import's client samples once the rows were encoded on the
+            // reading thread (`perf record`, 5,988,307 rows: eight numbers a row, the region's of 10–11 digits).
             var magnitude = value.magnitude
-            var digits = 0
-            var rest = magnitude
-            repeat {
+            var digits = 1
+            var bound: UInt = 10
+            while digits < 19 && magnitude >= bound {
                 digits += 1
-                rest /= 10
-            } while rest > 0
+                bound &*= 10
+            }
+            if magnitude >= bound { digits += 1 }
             if value < 0 { byte(UInt8(ascii: "-")) }
             var position = count + digits
             count = position
-            repeat {
-                position -= 1
-                base[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
+            let pairs = Self.digitPairs.utf8Start
+            while magnitude >= 100 {
+                let pair = Int(magnitude % 100) &* 2
+                magnitude /= 100
+                position -= 2
+                base[position] = pairs[pair]
+                base[position + 1] = pairs[pair + 1]
+            }
+            if magnitude >= 10 {
+                let pair = Int(magnitude) &* 2
+                base[position - 2] = pairs[pair]
+                base[position - 1] = pairs[pair + 1]
+            } else {
+                base[position - 1] = UInt8(ascii: "0") + UInt8(magnitude)
+            }
         }
+
+        /// "00" … "99".
+        private static let digitPairs: StaticString =
+            "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
         mutating func text(_ text: String?) {
             switch text {

@@ -226,9 +226,10 @@ public struct RecordUpdate: Hashable, Sendable {
             } else if maturityModel != nil {
                 throw InputError(field: "maturity_model", message: "given without a maturity: expected a maturity level with it")
             }
+            // The texts taken out (`take()`), not copied: the update is dropped right after.
             return RecordValues(
                 status: status, maturity: maturity, maturityModel: maturityModel, planned: planned,
-                onlineSince: onlineSince, url: url, solution: solution, note: note)
+                onlineSince: onlineSince, url: url.take(), solution: solution.take(), note: note.take())
         }
         // One pass over the (small) set rather than a hashed look-up per field: an XML import clears fields
         // on every row, and the look-ups were a twentieth of its reading stage (docs/performance.md).
