@@ -315,6 +315,8 @@ final class ReadingStage: @unchecked Sendable {
             try sendIfFull()
         }
 
+        mutating func expect(about rows: Int) { duplicates.reserve(rows) }
+
         mutating func failure(_ error: InputError) throws {
             failed(error)
             try sendIfFull()
