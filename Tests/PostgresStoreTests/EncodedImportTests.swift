@@ -82,7 +82,7 @@ struct EncodedImportTests {
     @Test("more rows than fit in one page arrive complete and in order")
     func manyPages() throws {
         var text = Self.header
-        let gemeinden = Self.catalogue.regions.descendants(of: try RegionKey("08"), level: .gemeinde).prefix(30)
+        let gemeinden = Self.catalogue.regions.descendants(of: try RegionKey("08"), level: .gemeinde).prefix(80)
         let note = String(repeating: "Notiz zur Umsetzung; ", count: 6)
         for gemeinde in gemeinden {
             for service in Self.catalogue.services.services.prefix(1_000) {
