@@ -1,10 +1,10 @@
-/// A bulk load into an empty store, encoded in the backend's own format on the import's reading thread.
-///
-/// Measured: in `perf record` of a national PostgreSQL import into an empty store (5,988,307 rows), the writing
-/// thread needed ≈ 1.7–1.9 s of CPU just to take each row's values over from the reading thread and encode them as
-/// COPY text (retains and releases of texts made on the other core, the versions' copies, the store's buffer),
-/// beside ≈ 2.4–2.5 s of the reading thread. Encoded where the values are made, the rows never cross threads:
-/// the writing thread only hands full pages on (docs/performance.md, "The import's client, session 6").
+// A bulk load into an empty store, encoded in the backend's own format on the import's reading thread.
+//
+// Measured: in `perf record` of a national PostgreSQL import into an empty store (5,988,307 rows), the writing
+// thread needed ≈ 1.7–1.9 s of CPU just to take each row's values over from the reading thread and encode them as
+// COPY text (retains and releases of texts made on the other core, the versions' copies, the store's buffer),
+// beside ≈ 2.4–2.5 s of the reading thread. Encoded where the values are made, the rows never cross threads:
+// the writing thread only hands full pages on (docs/performance.md, "The import's client, session 6").
 
 /// A page of rows in a backend's own format, made by a ``BulkRowEncoder``.
 package protocol EncodedRows: Sendable {}
