@@ -211,6 +211,26 @@ public struct RecordUpdate: Hashable, Sendable {
     /// - Throws: ``InputError`` with the field: a new record without status, a status to clear, a Reifegrad
     ///   out of its model's range, a model without a Reifegrad.
     public consuming func applied(to current: RecordValues?) throws(InputError) -> RecordValues {
+        // A new record from an update that clears nothing (every row of a CSV import into an empty store): the
+        // values are built in one go, the texts moved over. Through the general path below each text was copied
+        // into the values and the update's copy released: `applied` was 9 % of a national PostgreSQL import's
+        // client samples, 7.7 % of them the values' outlined copy (`perf record`, 5,988,307 rows). The checks
+        // and their order are the general path's.
+        if current == nil && clear.isEmpty {
+            guard let status else {
+                throw InputError(
+                    field: "status", message: "missing for a record that does not exist yet: expected a status")
+            }
+            if let maturity {
+                try RecordValues.validateMaturity(maturity, model: maturityModel ?? .v1)
+            } else if maturityModel != nil {
+                throw InputError(field: "maturity_model", message: "given without a maturity: expected a maturity level with it")
+            }
+            // The texts taken out (`take()`), not copied: the update is dropped right after.
+            return RecordValues(
+                status: status, maturity: maturity, maturityModel: maturityModel, planned: planned,
+                onlineSince: onlineSince, url: url.take(), solution: solution.take(), note: note.take())
+        }
         // One pass over the (small) set rather than a hashed look-up per field: an XML import clears fields
         // on every row, and the look-ups were a twentieth of its reading stage (docs/performance.md).
         var clears = (maturity: false, planned: false, onlineSince: false, url: false, solution: false, note: false)

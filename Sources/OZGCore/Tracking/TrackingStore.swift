@@ -69,9 +69,9 @@ public protocol TrackingWriter: TrackingReader {
 
     /// Like ``put(_:_:)`` for a caller that has just read `current` (the record's values in this write, `nil`
     /// when it has none) and would otherwise have the store read them again; the national import into an
-    /// empty store needs no look-up at all.
+    /// empty store needs no look-up at all. `values` is taken over (moved into the store's buffer, not copied).
     @discardableResult
-    func put(_ key: RecordKey, _ values: RecordValues, current: RecordValues?) throws -> Bool
+    func put(_ key: RecordKey, _ values: consuming RecordValues, current: RecordValues?) throws -> Bool
 }
 
 /// Where rollout records and their full history are kept.
