@@ -148,7 +148,8 @@ def measure(figure, runs, command, prepare=None, allowed=(0,), stdout=None):
             sys.exit(f"bench: {' '.join(command)} exited with status {status}")
         figure.walls.append(wall)
         figure.peaks.append(peak)
-    print(f"  {figure.name}: {figure.wall:.2f} s, {figure.peak:.0f} MiB", file=sys.stderr)
+    each = f" (runs: {' / '.join(f'{wall:.2f}' for wall in figure.walls)})" if len(figure.walls) > 1 else ""
+    print(f"  {figure.name}: {figure.wall:.2f} s, {figure.peak:.0f} MiB{each}", file=sys.stderr)
     return figure
 
 
@@ -582,6 +583,15 @@ def psql(url, *arguments, stdout=subprocess.DEVNULL):
     subprocess.run(["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", url, *arguments], check=True, stdout=stdout)
 
 
+def checkpoint(url):
+    """Before each timed load (the floors' and the import's alike): the dirty pages and the WAL of the run before
+    are written out first, so that no run pays for the previous one's checkpoint (each load writes 0.4–0.5 GB of
+    WAL; the server's default max_wal_size is 1 GB). A role that may not checkpoint (a server given with
+    --postgres-url) measures without."""
+    subprocess.run(["psql", "--no-psqlrc", "--quiet", url, "-c", "CHECKPOINT"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
 def with_schema(url, schema):
     return url + ("&" if "?" in url else "?") + "schema=" + schema
 
@@ -605,7 +615,7 @@ def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures, wanted=
             return measure(Figure(name), runs,
                            ["psql", "--no-psqlrc", "--quiet", url, "-c",
                             f"\\copy {table} FROM '{source_csv}' WITH (FORMAT csv, HEADER true)"],
-                           prepare=lambda: psql(url, "-c", statement))
+                           prepare=lambda: (psql(url, "-c", statement), checkpoint(url)))
 
         ingest = copy_in("anchor: psql \\copy FROM (PostgreSQL ingest floor)", "anchor_status", create)
         # Informational only (the import's target stays against the ten-text-column anchor above): the same \\copy
@@ -627,6 +637,7 @@ def measure_postgres(args, runs, source_csv, out, steps, sqlite_figures, wanted=
         def fresh():
             psql(url, "-c", "DROP SCHEMA IF EXISTS bench CASCADE")
             subprocess.run([str(BINARY), "init", "--db", db], check=True, stdout=subprocess.DEVNULL)
+            checkpoint(url)
 
         imported = measure(Figure("PostgreSQL: import (empty store)", ingest, 1.3, 200), runs,
                            [str(BINARY), "import", str(source_csv), "--db", db, "--actor", "bench"], prepare=fresh)
@@ -709,7 +720,7 @@ def server_part(url, runs, out, ingest):
         Figure("anchor (informational): the import's server part by psql (its rows as COPY text into a bare "
                "table, then the key index, one transaction)", ingest), runs,
         ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", url, "-f", str(script)],
-        prepare=lambda: psql(url, "-c", "DROP TABLE IF EXISTS server_part"))
+        prepare=lambda: (psql(url, "-c", "DROP TABLE IF EXISTS server_part"), checkpoint(url)))
     figure.note = "informational: the import's server statements with psql as the client (not a bound: see docs/performance.md)"
     psql(url, "-c", "DROP TABLE server_part")
     rows.unlink()
