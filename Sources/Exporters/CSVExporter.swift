@@ -94,7 +94,7 @@ public struct CSVExporter: ReportExporter {
             // The values are read where the pass keeps them, field by field: a copy of the values per row (and the
             // reference counting of their texts) was ≈ 15 % of the client's CPU in the national report from
             // PostgreSQL (`perf record`, release build).
-            row.withVersion { version in
+            let online = row.withVersion { version -> Bool in
                 if let version {
                     out.append(statusText[version.pointee.values.status.code])
                     out.append(ascii: delimiter)
@@ -112,18 +112,16 @@ public struct CSVExporter: ReportExporter {
                     out.append(ascii: delimiter)
                     if let note = version.pointee.values.note { field(note, &out) }
                     out.append(ascii: delimiter)
-                    out.append(version.pointee.values.status == .online ? "true" as StaticString : "false")
-                    out.append(ascii: delimiter)
-                    out.append(
-                        version.pointee.values.status == .online || row.via != nil ? "true" as StaticString : "false")
+                    return version.pointee.values.status == .online
                 } else {
                     out.append(untrackedText)
                     for _ in 0..<8 { out.append(ascii: delimiter) }
-                    out.append("false" as StaticString)
-                    out.append(ascii: delimiter)
-                    out.append(row.via != nil ? "true" as StaticString : "false")
+                    return false
                 }
             }
+            out.append(online ? "true" as StaticString : "false")
+            out.append(ascii: delimiter)
+            out.append(online || row.via != nil ? "true" as StaticString : "false")
             out.append(ascii: delimiter)
             if let via = row.via { out.append(via.description) }
             if provenance {

@@ -21,8 +21,9 @@ import PostgresNIO
 /// columns that is NULL; a NULL column is left out entirely (`concat_ws` skips it). One integer instead of four
 /// because `concat_ws` looks up the output function of every argument for every row: measured (national store,
 /// server CPU from `/proc`, the query alone through psql, JIT on), the four as one cut the server's CPU for the
-/// query from 2.72–2.76 s to 2.30–2.37 s, and the client parses three integers less per version. Each text value is preceded by its length, so it may hold any character, tabs and line
-/// breaks included: the parser takes exactly that many bytes. The length is in bytes (`octet_length`) when the bytes
+/// query from 2.72–2.76 s to 2.30–2.37 s, and the client parses three integers less per version. Each text value
+/// is preceded by its length, so it may hold any character, tabs and line breaks included: the parser takes exactly
+/// that many bytes. The length is in bytes (`octet_length`) when the bytes
 /// arrive as the server stores them (server encoding UTF8 or SQL_ASCII), otherwise in characters (`char_length`),
 /// which the client counts in the UTF-8 it receives.
 ///

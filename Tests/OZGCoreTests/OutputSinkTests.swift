@@ -10,18 +10,22 @@ private func write(_ pattern: OutputPattern, to sink: any OutputSink) throws -> 
     func piece(_ index: Int, _ length: Int) -> [UInt8] {
         (0..<length).map { UInt8(truncatingIfNeeded: (index &* 131 &+ $0 &* 7) % 251) }
     }
-    switch pattern {
-    case .empty:
-        break
-    case .rowsHandedOver(let rows):
+    /// `rows` rows of `length(row)` bytes through a ByteWriter that hands its buffers over.
+    func handOver(_ rows: Int, length: (Int) -> Int) throws {
         var out = ByteWriter(handingOverTo: sink)
         for row in 0..<rows {
-            let bytes = piece(row, 90 + row % 113)
+            let bytes = piece(row, length(row))
             expected += bytes
             out.append(bytes)
             try out.flushIfFull()
         }
         try out.flush()
+    }
+    switch pattern {
+    case .empty:
+        break
+    case .rowsHandedOver(let rows):
+        try handOver(rows) { 90 + $0 % 113 }
     case .bytes(let sizes):
         for (index, size) in sizes.enumerated() {
             let bytes = piece(index, size)
@@ -31,14 +35,7 @@ private func write(_ pattern: OutputPattern, to sink: any OutputSink) throws -> 
     case .textThenRows(let rows):
         try sink.write("Kopf;ä\r\n")
         expected += Array("Kopf;ä\r\n".utf8)
-        var out = ByteWriter(handingOverTo: sink)
-        for row in 0..<rows {
-            let bytes = piece(row, 1 + row % 4_000)
-            expected += bytes
-            out.append(bytes)
-            try out.flushIfFull()
-        }
-        try out.flush()
+        try handOver(rows) { 1 + $0 % 4_000 }
         try sink.write("Ende")
         expected += Array("Ende".utf8)
     }

@@ -217,15 +217,8 @@ public struct RecordUpdate: Hashable, Sendable {
         // client samples, 7.7 % of them the values' outlined copy (`perf record`, 5,988,307 rows). The checks
         // and their order are the general path's.
         if current == nil && clear.isEmpty {
-            guard let status else {
-                throw InputError(
-                    field: "status", message: "missing for a record that does not exist yet: expected a status")
-            }
-            if let maturity {
-                try RecordValues.validateMaturity(maturity, model: maturityModel ?? .v1)
-            } else if maturityModel != nil {
-                throw InputError(field: "maturity_model", message: "given without a maturity: expected a maturity level with it")
-            }
+            guard let status else { throw Self.missingStatus }
+            _ = try Self.checkedModel(level: maturity, model: maturityModel, given: maturityModel)
             // The texts taken out (`take()`), not copied: the update is dropped right after.
             return RecordValues(
                 status: status, maturity: maturity, maturityModel: maturityModel, planned: planned,
@@ -246,10 +239,7 @@ public struct RecordUpdate: Hashable, Sendable {
             case .note: clears.note = true
             }
         }
-        guard let status = status ?? current?.status else {
-            throw InputError(
-                field: "status", message: "missing for a record that does not exist yet: expected a status")
-        }
+        guard let status = status ?? current?.status else { throw Self.missingStatus }
         var values = current ?? RecordValues(status: status)
         values.status = status
         if let maturity { values.maturity = maturity }
@@ -258,15 +248,7 @@ public struct RecordUpdate: Hashable, Sendable {
             values.maturity = nil
             values.maturityModel = nil
         }
-        if let level = values.maturity {
-            let model = values.maturityModel ?? .v1
-            values.maturityModel = model
-            try RecordValues.validateMaturity(level, model: model)
-        } else if maturityModel != nil {
-            throw InputError(field: "maturity_model", message: "given without a maturity: expected a maturity level with it")
-        } else {
-            values.maturityModel = nil
-        }
+        values.maturityModel = try Self.checkedModel(level: values.maturity, model: values.maturityModel, given: maturityModel)
         if let planned { values.planned = planned }
         if let onlineSince { values.onlineSince = onlineSince }
         if let url { values.url = url }
@@ -278,6 +260,23 @@ public struct RecordUpdate: Hashable, Sendable {
         if clears.solution { values.solution = nil }
         if clears.note { values.note = nil }
         return values
+    }
+
+    private static let missingStatus = InputError(
+        field: "status", message: "missing for a record that does not exist yet: expected a status")
+
+    /// The maturity model a record with Reifegrad `level` keeps (`model`, v1 when it has none), checked against
+    /// the model's range; `nil` without a Reifegrad, where a model the update gave (`given`) is refused.
+    private static func checkedModel(level: Int?, model: MaturityModel?, given: MaturityModel?) throws(InputError) -> MaturityModel? {
+        guard let level else {
+            if given != nil {
+                throw InputError(field: "maturity_model", message: "given without a maturity: expected a maturity level with it")
+            }
+            return nil
+        }
+        let model = model ?? .v1
+        try RecordValues.validateMaturity(level, model: model)
+        return model
     }
 }
 

@@ -40,17 +40,19 @@ extension StoreWriter: BulkLoadingWriter {
     var encodesBulkLoads: Bool { backend is any BulkEncodingBackend }
 
     func openBulkEncoder() throws -> any BulkRowEncoder {
-        guard let backend = backend as? any BulkEncodingBackend else {
-            throw StoreError("this store takes no encoded bulk loads")
-        }
-        return backend.bulkEncoder(batch: try openBatch())
+        try bulkBackend().bulkEncoder(batch: try openBatch())
     }
 
     func append(encoded page: any EncodedRows, rows: Int) throws {
+        let backend = try bulkBackend()
+        try flush()
+        try backend.append(encoded: page, rows: rows)
+    }
+
+    private func bulkBackend() throws -> any BulkEncodingBackend {
         guard let backend = backend as? any BulkEncodingBackend else {
             throw StoreError("this store takes no encoded bulk loads")
         }
-        try flush()
-        try backend.append(encoded: page, rows: rows)
+        return backend
     }
 }
