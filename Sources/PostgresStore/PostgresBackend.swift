@@ -11,7 +11,7 @@ import PostgresNIO
 ///   after another, from their first read to their commit: no update is lost, batch ids (the greatest plus one,
 ///   read under the lock) increase with commit order, and the batch clock never goes back. A writer waits up to
 ///   120 s (`lock_timeout`) for the one before it, then gives up with nothing written. Readers take no lock.
-/// - **Versions go in with `COPY`:** appended versions are collected as COPY text and sent in pages of a few
+/// - **Versions go in with `COPY`:** appended versions are collected as binary `COPY` rows and sent in pages of a few
 ///   megabytes straight into `record_version`, while the client collects the next page; a read of a key whose
 ///   versions are still on their way waits for them first. The commit makes everything visible at once; a client
 ///   killed or a server gone before the commit leaves the store as it was. (No staging table: the history is only

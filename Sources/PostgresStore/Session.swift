@@ -142,26 +142,17 @@ final class Session: @unchecked Sendable {
         }
     }
 
-    /// Sends `data` (COPY text format) into `table`.
-    func copy(into table: String, columns: [String], _ data: ByteBuffer) throws {
-        let connection = self.connection
-        try bridge.run(failingOn: connection.closeFuture) {
-            try Self.checkOpen(connection)
-            try await connection.copyFrom(table: table, columns: columns, logger: Session.logger) { writer in
-                try await writer.write(data)
-            }
-        }
-    }
-
-    /// Starts sending `data` (COPY text format) into `table`; the box receives the outcome.
+    /// Starts sending `data` (rows of ``CopyRows``, binary `COPY` format) into `table`; the box receives the outcome.
     func startCopy(into table: String, columns: [String], _ data: ByteBuffer) -> ResultBox<Void> {
         let connection = self.connection
         let box = ResultBox<Void>()
+        let target = Self.binaryCopyTarget(table, columns: columns)
         connection.closeFuture.whenComplete { _ in box.set(.failure(ConnectionLost())) }
         bridge.start {
             do {
                 try Self.checkOpen(connection)
-                try await connection.copyFrom(table: table, columns: columns, logger: Session.logger) { writer in
+                try await connection.copyFrom(table: target, logger: Session.logger) { writer in
+                    try await writer.write(ByteBuffer(bytes: CopyRows.header))
                     try await writer.write(data)
                 }
                 box.set(.success(()))
@@ -170,6 +161,19 @@ final class Session: @unchecked Sendable {
             }
         }
         return box
+    }
+
+    /// What to pass as `table` to postgres-nio's `copyFrom` for a `COPY` in binary format.
+    ///
+    /// postgres-nio 1.33 offers only the text format: it writes `COPY "<table>"(<columns>) FROM STDIN WITH (FORMAT
+    /// text)` and inserts `table` as passed (documented). So the statement is completed here — the quote closed, the
+    /// columns, `WITH (FORMAT binary)` — and the library's own tail after it becomes a comment:
+    /// `COPY "record_version"("region",…) FROM STDIN WITH (FORMAT binary) --" FROM STDIN WITH (FORMAT text)`.
+    /// `table` and `columns` are this module's constants, never input. The binary format spares the server the
+    /// parsing of every row (see ``CopyRows``). Should a later postgres-nio build the statement differently, the
+    /// server rejects it and every write fails in the tests, loudly.
+    static func binaryCopyTarget(_ table: String, columns: [String]) -> String {
+        table + "\"(" + columns.map { "\"\($0)\"" }.joined(separator: ",") + ") FROM STDIN WITH (FORMAT binary) --"
     }
 
     /// Whether the connection is still open.

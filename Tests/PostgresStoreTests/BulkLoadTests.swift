@@ -10,7 +10,7 @@ import Testing
 /// stays all or nothing — and falls back to loading through the index whenever it cannot or should not.
 @Suite(.enabled(if: TestServer.enabled, "OZGTRACK_QUICK=1 without a PostgreSQL server"), .serialized)
 struct BulkLoadTests {
-    /// 40 versions per region (by default 40,000) of about 160 bytes of COPY text each: more than one page
+    /// 40 versions per region (by default 40,000) of about 220 bytes of `COPY` rows each: more than one page
     /// (``PostgresWriter/pageBytes``). The regions are 08111000, 08111001, …
     static func versions(batch: Int, regions: Int = 1_000) -> [StoredVersion] {
         let note = String(repeating: "Notiz zur Umsetzung; ", count: 6)

@@ -4,7 +4,7 @@ import Testing
 
 @testable import PostgresStore
 
-/// An import into an empty PostgreSQL store has its rows encoded as COPY text by the import's reading stage
+/// An import into an empty PostgreSQL store has its rows encoded as `COPY` rows by the import's reading stage
 /// (``CopyEncoder``) and handed to the writer as pages; every other import hands over values. Both must store the
 /// same records and report the same errors: the SQLite store (values, never encoded) is the reference.
 @Suite(.enabled(if: TestServer.enabled, "OZGTRACK_QUICK=1 without a PostgreSQL server"), .serialized)

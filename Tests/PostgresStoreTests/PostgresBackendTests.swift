@@ -134,6 +134,23 @@ struct PostgresBackendTests {
         #expect(try TestServer.rows("SELECT count(*)::text FROM \"\(test.schema)\".batch") == [["0"]])
     }
 
+    @Test func aStoreWhoseBatchIdsAreUsedUpRefusesTheWriteAndWritesNothing() throws {
+        let test = try TestSchema()
+        let store = try test.store()
+        // `record_version.batch` is an `integer`, and rows go to the server in binary: the next id would not fit.
+        try TestServer.execute(
+            "INSERT INTO \"\(test.schema)\".batch (id, at, actor, source, command) VALUES (2147483647, 0, 't', 't', 't')")
+        #expect {
+            try store.write(BatchInfo(actor: "test", source: "cli", command: "set")) { writer in
+                _ = try writer.put(Self.key, RecordValues(status: .online))
+            }
+        } throws: { error in
+            (error as? StoreError)?.message.contains("the store has used every batch id (up to 2147483647): nothing was written") == true
+        }
+        #expect(try TestServer.rows("SELECT count(*)::text FROM \"\(test.schema)\".record_version") == [["0"]])
+        #expect(try TestServer.rows("SELECT count(*)::text FROM \"\(test.schema)\".batch") == [["1"]])
+    }
+
     /// A port on which nothing listens.
     func closedPort() throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
