@@ -421,6 +421,21 @@ struct VersionDecoder {
     }
 }
 
+/// Ends a stream's channel with the read's error when its connection closes.
+private final class ChannelLoss: ConnectionLossObserver {
+    let channel: ChunkChannel<[StoredVersion]>
+    let configuration: PostgresConfiguration
+
+    init(channel: ChunkChannel<[StoredVersion]>, configuration: PostgresConfiguration) {
+        self.channel = channel
+        self.configuration = configuration
+    }
+
+    func connectionLost() {
+        channel.finish(Failure.message(for: ConnectionLost(), configuration: configuration, during: .read))
+    }
+}
+
 /// The versions of a server-side cursor, fetched in pages by a task on the event loop while the consumer reads
 /// the page before (at most ``capacity`` pages wait).
 ///
@@ -442,11 +457,11 @@ public final class PostgresVersionStream: VersionStream {
         let channel = ChunkChannel<[StoredVersion]>(capacity: Self.capacity)
         self.channel = channel
         let connection = session.connection
-        let configuration = session.configuration
-        connection.closeFuture.whenComplete { _ in
-            channel.finish(Failure.message(for: ConnectionLost(), configuration: configuration, during: .read))
-        }
+        let loss = ChannelLoss(channel: channel, configuration: session.configuration)
+        let watch = session.watch
+        if !watch.add(loss) { loss.connectionLost() }
         session.bridge.start {
+            defer { watch.remove(loss) }
             var decoder = RegionRowDecoder(countsCharacters: countsCharacters)
             var regions = Self.firstPageRegions
             var totalRegions = 0

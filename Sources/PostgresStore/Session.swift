@@ -10,6 +10,8 @@ final class Session: @unchecked Sendable {
     let bridge: Bridge
     let configuration: PostgresConfiguration
     let connection: PostgresConnection
+    /// Fails the waits on `connection` when it closes.
+    let watch: ConnectionWatch
     /// The server's encoding, when a query already asked for it (the store's version check does); `nil` otherwise.
     var serverEncoding: String?
     /// postgres-nio logs nothing through this logger: the client never writes to the terminal, and no log line
@@ -20,6 +22,7 @@ final class Session: @unchecked Sendable {
         self.bridge = bridge
         self.configuration = configuration
         self.connection = connection
+        watch = ConnectionWatch(connection.closeFuture)
     }
 
     /// Connects and logs in.
@@ -97,7 +100,7 @@ final class Session: @unchecked Sendable {
     func execute(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let connection = self.connection
-        try bridge.run(failingOn: connection.closeFuture) {
+        try bridge.run(failingOn: watch) {
             try Self.checkOpen(connection)
             _ = try await connection.query(query, logger: Session.logger).collect()
         }
@@ -132,7 +135,7 @@ final class Session: @unchecked Sendable {
     {
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let connection = self.connection
-        return try bridge.run(failingOn: connection.closeFuture) {
+        return try bridge.run(failingOn: watch) {
             try Self.checkOpen(connection)
             var result: [T] = []
             for try await row in try await connection.query(query, logger: Session.logger) {
@@ -147,8 +150,13 @@ final class Session: @unchecked Sendable {
         let connection = self.connection
         let box = ResultBox<Void>()
         let target = Self.binaryCopyTarget(table, columns: columns)
-        connection.closeFuture.whenComplete { _ in box.set(.failure(ConnectionLost())) }
+        let watch = self.watch
+        guard watch.add(box) else {
+            box.set(.failure(ConnectionLost()))
+            return box
+        }
         bridge.start {
+            defer { watch.remove(box) }
             do {
                 try Self.checkOpen(connection)
                 try await connection.copyFrom(table: target, logger: Session.logger) { writer in
