@@ -76,6 +76,13 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
         session = nil
     }
 
+    /// The statements the current connection has sent (``Session/statementsSent``); 0 without one.
+    var statementsSent: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return session?.statementsSent ?? 0
+    }
+
     /// Deletes the store: its schema with every table in it (for throwaway stores, such as tests'). Waits for
     /// writers to finish first.
     public func drop() throws {
