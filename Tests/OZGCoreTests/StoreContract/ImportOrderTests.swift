@@ -57,13 +57,16 @@ struct ImportOrderTests {
         var changes: [RecordChange]
     }
 
-    static func importRows(_ rows: [String], into store: any TrackingStore, at: String, directory: URL) throws -> String {
+    static func importRows(
+        _ rows: [String], into store: any TrackingStore, at: String, directory: URL, dryRun: Bool = false
+    ) throws -> String {
         let url = directory.appendingPathComponent("import-\(UUID().uuidString.prefix(6)).csv")
         try (header + rows.joined()).write(to: url, atomically: true, encoding: .utf8)
         let validator = RecordValidator(catalogue: builtIn, skipUnknown: false)
         let summary = try Importer.run(
             [CSVRecordSource(path: url.path, validator: validator)], into: store,
-            batch: BatchInfo(actor: "test", source: "import.csv", command: "import", at: time(at)), validator: validator)
+            batch: BatchInfo(actor: "test", source: "import.csv", command: "import", at: time(at)), validator: validator,
+            dryRun: dryRun)
         return "\(summary.rows) rows, \(summary.inserted) inserted, \(summary.updated) updated, \(summary.unchanged) unchanged"
     }
 
@@ -73,7 +76,10 @@ struct ImportOrderTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var summaries = [try importRows(baseRows, into: db.store, at: "2025-01-01T00:00:00Z", directory: directory)]
-        summaries.append(try importRows(ordered(nextRows, order), into: db.store, at: "2025-02-01T00:00:00Z", directory: directory))
+        // A dry run reads the same way, in a read transaction.
+        let next = ordered(nextRows, order)
+        summaries.append(try importRows(next, into: db.store, at: "2025-02-01T00:00:00Z", directory: directory, dryRun: true))
+        summaries.append(try importRows(next, into: db.store, at: "2025-02-01T00:00:00Z", directory: directory))
         let sink = StringSink()
         try Dump.write(store: db.store, scope: try RegionScope(nil, in: builtIn.regions), to: sink)
         return Outcome(summaries: summaries, dump: sink.text, changes: try StoreContractTests.changes(db.store))
@@ -87,6 +93,7 @@ struct ImportOrderTests {
         #expect(
             reference.summaries == [
                 "6000 rows, 6000 inserted, 0 updated, 0 unchanged", "7500 rows, 1500 inserted, 3984 updated, 2016 unchanged",
+                "7500 rows, 1500 inserted, 3984 updated, 2016 unchanged",
             ])
         let outcome = try Self.run(factory, order: order)
         #expect(outcome.summaries == reference.summaries)
