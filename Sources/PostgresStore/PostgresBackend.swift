@@ -362,10 +362,10 @@ public class PostgresReader: BackendReader {
     }
 
     /// The fewest keys per region, on average, for which ``prefetch(_:maxBatch:)`` fetches the keys' regions whole
-    /// rather than key by key. National store, psql, 4,096 keys: by key 18.5–19 ms spread over the country and
-    /// 9.3–10.3 ms sorted (8 regions), about 2.4 µs a key; the 8 regions whole 3.6–4.3 ms (about 4,600 versions,
-    /// under 1 µs each). A region of the national file holds about 540 records, so fetching it whole pays from
-    /// about 230 keys of it on.
+    /// rather than key by key. National store, psql, 4,096 keys (load 1.3): by key 19.0–19.3 ms spread over the
+    /// country and 9.2–15.7 ms sorted (8 regions), 2.3–3.8 µs a key; the 8 regions whole 5.0–6.2 ms (about 4,600
+    /// versions, 1.1–1.3 µs each). A region of the national file holds about 540 records, so fetching it whole pays
+    /// from about 170–280 of its keys on (docs/performance.md, "Imports into a filled store").
     static let wholeRegionKeys = 256
 
     public func latestVersion(of key: RecordKey, maxBatch: Int) throws -> StoredVersion? {
