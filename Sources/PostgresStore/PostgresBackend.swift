@@ -314,7 +314,7 @@ public class PostgresReader: BackendReader {
     /// Keys spread over many regions (a file in random order) are probed one by one in that query: per key one
     /// descent of the key index from its newest version down (`LATERAL … LIMIT 1`), the keys sorted so that the
     /// probes walk the index in order. Keys that fill their regions (a file sorted by key: 4,096 keys in 8 or 9
-    /// regions) fetch those regions whole (``wholeRegionKeys``).
+    /// regions) fetch those regions whole (``wholeRegionKeys``); only the named keys' versions are kept.
     public func prefetch(_ keys: [RecordKey], maxBatch: Int) throws {
         prefetched = nil
         // One key is one seek either way.
@@ -357,7 +357,11 @@ public class PostgresReader: BackendReader {
             var decoder = VersionDecoder()
             return try decoder.decode(row)
         }
-        for version in versions { loaded.versions[PostgresWriter.packed(version.key)] = version }
+        // Only the named keys are kept: ``prepare(keys:)`` made sure the table holds their versions, not those of the
+        // other keys of a region fetched whole (a writer may have some of them on their way).
+        for version in versions {
+            if let named = loaded.versions.index(forKey: PostgresWriter.packed(version.key)) { loaded.versions.values[named] = version }
+        }
         prefetched = loaded
     }
 

@@ -134,6 +134,28 @@ struct ImportOrderTests {
         #expect(try StoreContractTests.records(db.store).map(\.values) == [new, new, old, old, new, new])
     }
 
+    @Test(
+        "a look-ahead over most of a region leaves a key of it written before, and not named, as written",
+        arguments: StoreFactories.all)
+    func lookAheadBesideOwnWrite(factory: StoreFactory) throws {
+        let db = try factory.make()
+        let region = try RegionKey("08111000")
+        let keys = Self.services.map { RecordKey(region: region, service: $0) }
+        let old = StoreContractTests.values(.planned)
+        let new = StoreContractTests.values(.online, note: "neu")
+        try db.store.write(StoreContractTests.batch("2025-01-01")) { writer in
+            for key in keys { try writer.put(key, old, current: nil) }
+        }
+        try db.store.write(StoreContractTests.batch("2025-02-01")) { writer in
+            let lookAhead = try #require(writer as? any LookAheadReader)
+            #expect(try writer.put(keys[0], new))
+            // The other 299 keys of the region (a PostgreSQL store fetches such a region whole).
+            try lookAhead.willReadCurrent(Array(keys.dropFirst()))
+            #expect(try writer.current(keys[0], asOf: nil)?.values == new)
+            #expect(try writer.current(keys[1], asOf: nil)?.values == old)
+        }
+    }
+
     @Test("a look-ahead over versions still on their way to the server sees them", arguments: StoreFactories.all)
     func lookAheadAfterManyWrites(factory: StoreFactory) throws {
         let db = try factory.make()
