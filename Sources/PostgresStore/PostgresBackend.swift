@@ -360,7 +360,9 @@ public class PostgresReader: BackendReader {
         // Only the named keys are kept: ``prepare(keys:)`` made sure the table holds their versions, not those of the
         // other keys of a region fetched whole (a writer may have some of them on their way).
         for version in versions {
-            if let named = loaded.versions.index(forKey: PostgresWriter.packed(version.key)) { loaded.versions.values[named] = version }
+            if let named = loaded.versions.index(forKey: PostgresWriter.packed(version.key)) {
+                loaded.versions.values[named] = version
+            }
         }
         prefetched = loaded
     }
