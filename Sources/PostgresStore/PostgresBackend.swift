@@ -76,6 +76,13 @@ public final class PostgresBackend: StoreBackend, @unchecked Sendable {
         session = nil
     }
 
+    /// The statements the current connection has sent (``Session/statementsSent``); 0 without one.
+    var statementsSent: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return session?.statementsSent ?? 0
+    }
+
     /// Deletes the store: its schema with every table in it (for throwaway stores, such as tests'). Waits for
     /// writers to finish first.
     public func drop() throws {
@@ -256,6 +263,10 @@ public class PostgresReader: BackendReader {
     /// Called before every read of versions: a writer sends what it collected first.
     func prepare(for key: RecordKey?) throws {}
 
+    /// Called before the newest versions of `keys` (packed: ``PostgresWriter/packed(_:)``) are read at once: a writer
+    /// sends what it collected of them first.
+    func prepare(keys: [Int]) throws {}
+
     public func batches() throws -> [BatchRow] {
         try session.rows("SELECT id, at, actor, source, command FROM \(Schema.quoted(schema)).batch ORDER BY id", PostgresBindings(), Self.batch)
     }
@@ -289,7 +300,84 @@ public class PostgresReader: BackendReader {
     /// The key of the previous look-up.
     private var lastLookup: RecordKey?
 
+    /// The newest versions of the keys named by the last ``prefetch(_:maxBatch:)``, up to a batch bound, by packed
+    /// key (``PostgresWriter/packed(_:)``); `nil` for a key without a version.
+    struct Prefetched {
+        var maxBatch: Int
+        var versions: [Int: StoredVersion?]
+    }
+    var prefetched: Prefetched?
+
+    /// Fetches the newest versions of `keys` in one query; ``latestVersion(of:maxBatch:)`` then answers them from
+    /// memory (a writer keeps them up to date with what it appends: ``PostgresWriter/append(_:)``).
+    ///
+    /// Keys spread over many regions (a file in random order) are probed one by one in that query: per key one
+    /// descent of the key index from its newest version down (`LATERAL … LIMIT 1`), the keys sorted so that the
+    /// probes walk the index in order. Keys that fill their regions (a file sorted by key: 4,096 keys in 8 or 9
+    /// regions) fetch those regions whole (``wholeRegionKeys``); only the named keys' versions are kept.
+    public func prefetch(_ keys: [RecordKey], maxBatch: Int) throws {
+        prefetched = nil
+        // One key is one seek either way.
+        guard keys.count > 1 else { return }
+        var packer = RegionPacker()
+        var packed = keys.map { key in PostgresWriter.packed(region: packer.packed(key.region), service: key.service.value) }
+        packed.sort()
+        try prepare(keys: packed)
+        var loaded = Prefetched(maxBatch: maxBatch, versions: Dictionary(minimumCapacity: packed.count))
+        var regions: [Int64] = []
+        var services: [Int32] = []
+        regions.reserveCapacity(packed.count)
+        services.reserveCapacity(packed.count)
+        for (index, key) in packed.enumerated() where index == 0 || packed[index - 1] != key {
+            regions.append(Int64(key >> 17))
+            services.append(Int32(truncatingIfNeeded: key & PostgresWriter.serviceMask))
+            // Known to have no version unless the query finds one.
+            loaded.versions[key] = .some(nil)
+        }
+        var distinctRegions: [Int64] = []
+        for region in regions where distinctRegions.last != region { distinctRegions.append(region) }
+        var binds = PostgresBindings()
+        let sql: String
+        if regions.count >= Self.wholeRegionKeys * distinctRegions.count {
+            binds.append(distinctRegions)
+            binds.append(maxBatch)
+            sql =
+                "SELECT DISTINCT ON (region, ozg_id) \(Self.versionColumns) FROM \(table) WHERE region = ANY($1::bigint[]) "
+                + "AND batch <= $2 ORDER BY region, ozg_id, batch DESC"
+        } else {
+            binds.append(regions)
+            binds.append(services)
+            binds.append(maxBatch)
+            sql =
+                "SELECT v.* FROM unnest($1::bigint[], $2::integer[]) AS k(region, ozg_id) CROSS JOIN LATERAL (SELECT "
+                + "\(Self.versionColumns) FROM \(table) AS r WHERE r.region = k.region AND r.ozg_id = k.ozg_id AND r.batch <= $3 "
+                + "ORDER BY r.batch DESC LIMIT 1) AS v"
+        }
+        let versions = try session.rows(sql, binds) { row in
+            var decoder = VersionDecoder()
+            return try decoder.decode(row)
+        }
+        // Only the named keys are kept: ``prepare(keys:)`` made sure the table holds their versions, not those of the
+        // other keys of a region fetched whole (a writer may have some of them on their way).
+        for version in versions {
+            if let named = loaded.versions.index(forKey: PostgresWriter.packed(version.key)) {
+                loaded.versions.values[named] = version
+            }
+        }
+        prefetched = loaded
+    }
+
+    /// The fewest keys per region, on average, for which ``prefetch(_:maxBatch:)`` fetches the keys' regions whole
+    /// rather than key by key. National store, psql, 4,096 keys (load 1.3): by key 19.0–19.3 ms spread over the
+    /// country and 9.2–15.7 ms sorted (8 regions), 2.3–3.8 µs a key; the 8 regions whole 5.0–6.2 ms (about 4,600
+    /// versions, 1.1–1.3 µs each). A region of the national file holds about 540 records, so fetching it whole pays
+    /// from about 170–280 of its keys on (docs/performance.md, "Imports into a filled store").
+    static let wholeRegionKeys = 256
+
     public func latestVersion(of key: RecordKey, maxBatch: Int) throws -> StoredVersion? {
+        if let prefetched, prefetched.maxBatch == maxBatch, let known = prefetched.versions[PostgresWriter.packed(key)] {
+            return known
+        }
         if let block, block.region == key.region, block.maxBatch == maxBatch {
             return block.versions[key.service.value]
         }

@@ -64,12 +64,22 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
 
     static func packed(_ key: RecordKey) -> Int { packed(region: PackedRegionKey(key.region).rawValue, service: key.service.value) }
     static func packed(region: Int, service: Int) -> Int { region << 17 | service }
+    /// The OZG-ID's bits of a packed key (an OZG-ID has five digits: below 2¹⁷).
+    static let serviceMask = (1 << 17) - 1
 
     override func prepare(for key: RecordKey?) throws {
         try noteRead()
         if pendingCount == 0 && inFlightCount == 0 { return }
         guard let key, !unkeyed else { return try merge() }
         if indexed().contains(Self.packed(key)) { try merge() }
+    }
+
+    override func prepare(keys: [Int]) throws {
+        try noteRead()
+        if pendingCount == 0 && inFlightCount == 0 { return }
+        if unkeyed { return try merge() }
+        let index = indexed()
+        if keys.contains(where: index.contains) { try merge() }
     }
 
     override func prepare(region: RegionKey) throws {
@@ -145,6 +155,9 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
         swap(&page, &pending)
         let cachedRegion = block?.region
         let cachedBound = block?.maxBatch ?? 0
+        // The prefetched keys see their own writes too (taken out while rows are written, like the page).
+        let prefetchedBound = prefetched?.maxBatch
+        var prefetchedVersions = prefetched.take()?.versions ?? [:]
         var packer = RegionPacker()
         // Each version is read in place: `for version in versions` copied it (retaining its texts, made on
         // another thread), 2 % of the same samples.
@@ -158,9 +171,15 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
                 if let cachedRegion, cachedRegion == key.region, versions[index].batch <= cachedBound {
                     block?.versions[key.service.value] = versions[index]
                 }
+                if let prefetchedBound, versions[index].batch <= prefetchedBound,
+                    let known = prefetchedVersions.index(forKey: Self.packed(region: region, service: key.service.value))
+                {
+                    prefetchedVersions.values[known] = versions[index]
+                }
             }
         }
         swap(&page, &pending)
+        if let prefetchedBound { prefetched = Prefetched(maxBatch: prefetchedBound, versions: prefetchedVersions) }
         pendingCount += versions.count
         if pending.readableBytes >= Self.pageBytes { try send(full: true) }
     }
@@ -169,8 +188,9 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     /// over (no copy) when nothing else is collected.
     package func append(encoded page: any EncodedRows, rows: Int) throws {
         guard let page = page as? CopyPage else { throw StoreError("\(session.configuration): a page of rows of another store") }
-        // The cached region does not see these versions: forget it.
+        // The cached region and the prefetched keys do not see these versions: forget them.
         block = nil
+        prefetched = nil
         unkeyed = true
         var bytes = page.bytes
         if pending.readableBytes == 0 {

@@ -14,6 +14,10 @@ final class Session: @unchecked Sendable {
     let watch: ConnectionWatch
     /// The server's encoding, when a query already asked for it (the store's version check does); `nil` otherwise.
     var serverEncoding: String?
+    /// The statements sent by the session's user so far (``execute(_:_:)``, ``rows(_:_:_:)``, ``send(_:)``,
+    /// ``startCopy(into:columns:_:)``; a stream's `FETCH`es, sent from the event loop, are not counted): each is a
+    /// round trip, except a `send` or a COPY on its way, which overlap with the next. The tests count look-ups by it.
+    private(set) var statementsSent = 0
     /// postgres-nio logs nothing through this logger: the client never writes to the terminal, and no log line
     /// can carry a connection's password.
     static let logger = Logger(label: "ozgtrack.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -98,6 +102,7 @@ final class Session: @unchecked Sendable {
 
     /// Runs one statement and discards its rows.
     func execute(_ sql: String, _ binds: PostgresBindings = PostgresBindings()) throws {
+        statementsSent += 1
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let connection = self.connection
         try bridge.run(failingOn: watch) {
@@ -111,6 +116,7 @@ final class Session: @unchecked Sendable {
     /// failure changes nothing: the `COMMIT` of a read-only transaction, whose rows were already read (a lost
     /// connection ends that transaction just the same, and the next statement reconnects).
     func send(_ sql: String) {
+        statementsSent += 1
         let query = PostgresQuery(unsafeSQL: sql)
         let connection = self.connection
         bridge.start {
@@ -133,6 +139,7 @@ final class Session: @unchecked Sendable {
     func rows<T: Sendable>(_ sql: String, _ binds: PostgresBindings = PostgresBindings(), _ decode: @escaping @Sendable (PostgresRow) throws -> T)
         throws -> [T]
     {
+        statementsSent += 1
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
         let connection = self.connection
         return try bridge.run(failingOn: watch) {
@@ -147,6 +154,7 @@ final class Session: @unchecked Sendable {
 
     /// Starts sending `data` (rows of ``CopyRows``, binary `COPY` format) into `table`; the box receives the outcome.
     func startCopy(into table: String, columns: [String], _ data: ByteBuffer) -> ResultBox<Void> {
+        statementsSent += 1
         let connection = self.connection
         let box = ResultBox<Void>()
         let target = Self.binaryCopyTarget(table, columns: columns)

@@ -319,6 +319,24 @@ protocol FieldSelectingReader: TrackingReader {
 
 extension StoreReader: FieldSelectingReader {}
 
+/// A reader that can be told which records are read next (``BackendReader/prefetch(_:maxBatch:)``): an import into a
+/// filled store names each chunk's keys before it reads their current values. Readers that cannot simply do not
+/// conform; the import then reads record by record, as before.
+protocol LookAheadReader: TrackingReader {
+    /// `keys` are about to be read with `current(_:asOf: nil)` (in any order, each about once). Changes nothing the
+    /// reads return; writes of these keys made afterwards in the same transaction are seen as always.
+    func willReadCurrent(_ keys: [RecordKey]) throws
+}
+
+extension StoreReader: LookAheadReader {
+    func willReadCurrent(_ keys: [RecordKey]) throws {
+        // A writer hands its buffered versions to the backend first, which then knows whether the keys have
+        // versions on their way.
+        try prepareRead()
+        try backend.prefetch(keys, maxBatch: .max)
+    }
+}
+
 // MARK: - Writing
 
 /// The writer ``RecordStore`` hands out: creates the batch on the first change, keeps the batch clock, skips

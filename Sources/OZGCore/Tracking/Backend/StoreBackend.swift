@@ -139,8 +139,21 @@ public protocol BackendReader: AnyObject {
     /// into a filled store asks this for every row).
     func latestVersion(of key: RecordKey, maxBatch: Int) throws -> StoredVersion?
 
+    /// A hint: ``latestVersion(of:maxBatch:)`` is about to be asked for `keys` (in any order, each about once) with
+    /// this `maxBatch`. A backend whose look-ups cost a round trip each (a server database) may fetch the answers
+    /// for all of them at once and serve the look-ups from memory; it then answers them exactly as it would have
+    /// without the hint — also after versions of these keys are appended in the same transaction, before or after
+    /// the hint. The hint holds until the next one. An import into a filled store gives it once per chunk of 4,096
+    /// rows: a file in random key order cost one round trip per row without it.
+    func prefetch(_ keys: [RecordKey], maxBatch: Int) throws
+
     /// The selected versions, in stream order (region, OZG-ID, batch).
     func versions(_ selection: VersionSelection) throws -> Versions
+}
+
+extension BackendReader {
+    /// Backends whose look-ups are cheap ignore the hint (SQLite: a look-up is an index seek in the process).
+    public func prefetch(_ keys: [RecordKey], maxBatch: Int) throws {}
 }
 
 /// Reads and appends inside one write transaction.

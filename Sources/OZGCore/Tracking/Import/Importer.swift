@@ -108,12 +108,16 @@ public enum Importer {
         let channel = PlannedChannel(capacity: openEncoder == nil ? ReadingStage.capacity : ReadingStage.encodedCapacity)
         let pool = ChunkPool()
         let stage = ReadingStage(sources: sources, empty: empty, channel: channel, pool: pool, openEncoder: openEncoder)
+        // A filled store is told each chunk's keys before they are read (a server database then fetches their current
+        // values in one round trip per chunk instead of one per row). An empty store is never read.
+        let lookAhead = empty ? nil : reader as? any LookAheadReader
         Thread.detachNewThread { stage.run() }
         defer {
             channel.cancel()
             stage.wait()
         }
         while let chunk = try channel.receive() {
+            if let lookAhead, !chunk.lookUps.isEmpty { try lookAhead.willReadCurrent(chunk.lookUps) }
             try chunk.drain { item throws in
                 let row: ImportRow
                 switch consume item {
@@ -310,7 +314,8 @@ final class ReadingStage: @unchecked Sendable {
                 }
                 try new(key, values)
             } else {
-                chunk.append(.row(ImportRow(file: file, line: line, key: key, update: update)))
+                let lookUp = copy key
+                chunk.append(.row(ImportRow(file: file, line: line, key: key, update: update)), lookingUp: lookUp)
             }
             try sendIfFull()
         }
@@ -356,6 +361,9 @@ final class ReadingStage: @unchecked Sendable {
 final class PlannedChunk: @unchecked Sendable {
     private let rows: UnsafeMutablePointer<Importer.Planned>
     private(set) var count = 0
+    /// The keys of the chunk's rows for a filled store (``Importer/Planned/row(_:)``), in order: the writing stage
+    /// names them to the store before it reads them (``LookAheadReader``). Empty for an empty store's rows.
+    private(set) var lookUps: [RecordKey] = []
 
     init() {
         rows = .allocate(capacity: ReadingStage.chunkSize)
@@ -376,10 +384,17 @@ final class PlannedChunk: @unchecked Sendable {
         count += 1
     }
 
+    /// Adds a row for a filled store, whose current values the writing stage reads by `key`.
+    func append(_ row: consuming Importer.Planned, lookingUp key: RecordKey) {
+        append(row)
+        lookUps.append(key)
+    }
+
     /// Hands every row to `body` in order, moving it out; the chunk is empty afterwards, also when `body` throws.
     func drain(_ body: (consuming Importer.Planned) throws -> Void) rethrows {
         let total = count
         count = 0
+        lookUps.removeAll(keepingCapacity: true)
         var index = 0
         defer { (rows + index).deinitialize(count: total - index) }
         while index < total {
