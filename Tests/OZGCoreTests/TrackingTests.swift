@@ -413,6 +413,31 @@ struct AnalysisTests {
         #expect(detector.insert(try key("081110000", 10000), file: "b", line: 11) == nil)
     }
 
+    @Test("the duplicate detector finds repeats in input in random order, before and after it sizes its table for the rest")
+    func duplicateDetectorShuffled() throws {
+        var detector = DuplicateDetector()
+        let rows = DuplicateDetector.shuffledThreshold * 3
+        detector.reserve(rows)
+        // Keys in a fixed pseudo-random order: a multiplicative permutation of 0..<rows.
+        func packed(_ index: Int) -> UInt64 {
+            let position = (index &* 2_654_435_761) % rows
+            return DuplicateDetector.pack(
+                region: PackedRegionKey(value: 8_100_000 + position / 500, length: 8), service: OZGID(value: 10000 + position % 500)!)
+        }
+        var early: (index: Int, line: Int)?
+        for index in 0..<rows {
+            let line = index + 2
+            #expect(detector.insert(packed: packed(index), file: "shuffled.csv", line: line) == nil)
+            if index == 1_000 { early = (index, line) }
+        }
+        let first = try #require(early)
+        let repeatEarly = detector.insert(packed: packed(first.index), file: "again.csv", line: 7)
+        #expect(repeatEarly?.file == "shuffled.csv")
+        #expect(repeatEarly?.line == first.line)
+        let repeatLate = detector.insert(packed: packed(rows - 1), file: "again.csv", line: 8)
+        #expect(repeatLate?.line == rows + 1)
+    }
+
     @Test("the duplicate detector names the first file and line among a thousand files (the ministry's collection)")
     func duplicateDetectorManyFiles() throws {
         var detector = DuplicateDetector()
