@@ -417,7 +417,7 @@ struct AnalysisTests {
     func duplicateDetectorShuffled() throws {
         var detector = DuplicateDetector()
         let rows = DuplicateDetector.shuffledThreshold * 3
-        detector.reserve(rows)
+        detector.reserve(rows * 2, likely: rows)
         // Keys in a fixed pseudo-random order: a multiplicative permutation of 0..<rows.
         func packed(_ index: Int) -> UInt64 {
             let position = (index &* 2_654_435_761) % rows

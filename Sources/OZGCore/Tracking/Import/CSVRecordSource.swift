@@ -61,7 +61,11 @@ public struct CSVRecordSource: RecordSource {
         var row = CSVRowParser(table: table, validator: validator, file: file)
         // An estimate, generous for the usual files: a record of a Gemeinde's key, an OZG-ID and a status alone
         // ("08111000,10000,online") takes 22 bytes; shorter records only make the detector grow as it did before.
-        sink.expect(about: input.bytes.count / 20)
+        // And a likely count: the size over the mean length of the first lines (up to 1 MB of them).
+        let sample = min(input.bytes.count, 1 << 20)
+        var lines = 0
+        for byte in UnsafeRawBufferPointer(rebasing: input.bytes[0..<sample]) where byte == UInt8(ascii: "\n") { lines += 1 }
+        sink.expect(about: input.bytes.count / 20, likely: lines > 1 ? input.bytes.count / max(sample / lines, 1) : 0)
         while true {
             let more: Bool
             do throws(InputError) {
@@ -105,12 +109,13 @@ protocol ImportRowSink {
     mutating func row(_ key: consuming RecordKey, _ update: consuming RecordUpdate, file: String, line: Int) throws
     /// A bad row, with its place.
     mutating func failure(_ error: InputError) throws
-    /// About this many rows follow (an estimate from the input's size, before the first row).
-    mutating func expect(about rows: Int)
+    /// About this many rows follow: `rows` at most (an estimate from the input's size, before the first row),
+    /// `likely` from the length of its first lines (0: unknown).
+    mutating func expect(about rows: Int, likely: Int)
 }
 
 extension ImportRowSink {
-    mutating func expect(about rows: Int) {}
+    mutating func expect(about rows: Int, likely: Int) {}
 }
 
 /// A source whose rows the reading stage can take through an ``ImportRowSink`` (the same rows, in the same

@@ -320,7 +320,7 @@ final class ReadingStage: @unchecked Sendable {
             try sendIfFull()
         }
 
-        mutating func expect(about rows: Int) { duplicates.reserve(rows) }
+        mutating func expect(about rows: Int, likely: Int) { duplicates.reserve(rows, likely: likely) }
 
         mutating func failure(_ error: InputError) throws {
             failed(error)

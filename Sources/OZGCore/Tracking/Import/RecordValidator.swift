@@ -176,17 +176,22 @@ struct DuplicateDetector {
     private var fileIndex: [String: Int] = [:]
     /// The file of the row before (rows come file by file: no hashing of its name per row).
     private var lastFile: (name: String, index: Int)?
-    /// The rows expected in all (``reserve(_:)``); 0 when unknown.
-    private var expectedRows = 0
+    /// The rows likely to come in all (``reserve(_:likely:)``); 0 when unknown.
+    private var likelyRows = 0
     /// Whether ``others`` was sized for the rest of the input already.
     private var othersSized = false
     /// From this many keys out of order on, if they outnumber the sorted ones (the input is not sorted), the hash
-    /// table is made large enough at once for every row still to come. Grown by doubling, its last step held the
-    /// old and the new table together: a national file in random key order (5,988,307 rows) peaked at 214 MB on
+    /// table is made large enough at once for the rows likely still to come. Grown by doubling, its last step held
+    /// the old and the new table together: a national file in random key order (5,988,307 rows) peaked at 214 MB on
     /// SQLite and 224 MB on PostgreSQL (`/usr/bin/time -v`, session 7), the table alone ≈ 150 MB of it for a final
     /// size of ≈ 100 MB. A mostly sorted input (a collection whose files come out of order) never gets there and
     /// keeps its small table.
     static let shuffledThreshold = 1 << 18
+    /// The share of the likely rows the table is sized for: the table rounds its size up to a power of two (six
+    /// million keys fit the size made for 5.4 million), and a likely count too high by a few per cent must not
+    /// make it twice as large as needed (sized for the generous upper estimate of ``reserve(_:likely:)``, it took
+    /// the national import to 470–480 MB).
+    static let likelyShare = 0.9
 
     /// Packs a record key: its packed region key (below 2³⁴) and the OZG-ID (below 2¹⁷).
     static func pack(_ key: RecordKey) -> UInt64 {
@@ -208,9 +213,12 @@ struct DuplicateDetector {
     /// each time, and at the last step of the national import (4.2 million keys) both copies were resident
     /// together: 48 MB more at the import's peak (page faults in `perf record -e page-faults`: two thirds of the
     /// national PostgreSQL import's in the detector, its peak 190–196 MB instead of 160 MB).
-    mutating func reserve(_ rows: Int) {
+    ///
+    /// `likely` (0: unknown) sizes the table of keys out of order once the input turns out not to be sorted
+    /// (``shuffledThreshold``).
+    mutating func reserve(_ rows: Int, likely: Int = 0) {
         guard rows > 0, rows <= Int(UInt32.max) else { return }
-        expectedRows += rows
+        likelyRows += min(max(likely, 0), rows)
         sortedKeys.reserveCapacity(sortedKeys.count + rows)
         sortedLines.reserveCapacity(sortedLines.count + rows)
     }
@@ -223,7 +231,7 @@ struct DuplicateDetector {
             if let existing = others[packed] { return resolve(existing) }
             if !othersSized, others.count >= Self.shuffledThreshold, others.count > sortedKeys.count {
                 othersSized = true
-                let rest = expectedRows - sortedKeys.count
+                let rest = Int(Double(likelyRows - sortedKeys.count) * Self.likelyShare)
                 if rest > others.count { others.reserveCapacity(rest) }
             }
             others[packed] = reference(file: index, line: line)
