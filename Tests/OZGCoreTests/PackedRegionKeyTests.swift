@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 
 @testable import OZGCore
 
@@ -7,7 +8,7 @@ import Testing
 struct PackedRegionKeyTests {
     /// Keys of every accepted length, drawn from a fixed-seed generator (reproducible), with the corner digits.
     static let keys: [String] = {
-        var generator = SplitMix(seed: 0x0_2611)
+        var generator = SeededGenerator(seed: 0x0_2611)
         var keys: Set<String> = []
         for length in [2, 3, 5, 8, 9] {
             keys.insert(String(repeating: "0", count: length))
@@ -92,18 +93,5 @@ struct PackedRegionKeyTests {
         #expect(PackedRegionKey(value: 0, length: 2).description == "00")
         #expect(PackedRegionKey(digits: "0811a") == nil)
         #expect(PackedRegionKey(digits: "0811100012") == nil)
-    }
-}
-
-/// A small reproducible random number generator (SplitMix64).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import OZGCore
 import Testing
+import TestSupport
 
 @testable import PostgresStore
 
@@ -10,15 +11,8 @@ import Testing
 /// store's own connection (``Session/statementsSent``), against the real server.
 @Suite(.enabled(if: TestServer.enabled, "OZGTRACK_QUICK=1 without a PostgreSQL server"), .serialized)
 struct LookAheadTests {
-    static let header = "region,ozg_id,status,maturity,maturity_model,planned,online_since,url,solution,note\n"
-
-    static let catalogue: Catalogue = {
-        do {
-            return try Catalogue.builtIn()
-        } catch {
-            preconditionFailure("the built-in catalogue does not load: \(error)")
-        }
-    }()
+    static let header = EncodedImportTests.header
+    static let catalogue = EncodedImportTests.catalogue
 
     /// Twenty Gemeinden with 500 services each: 10,000 rows, three chunks of the importer (4,096 rows each). Sorted,
     /// a chunk's keys fill its regions (the store fetches them whole); shuffled, they do not (it probes them by key).
@@ -67,20 +61,5 @@ struct LookAheadTests {
         // One look-ahead per chunk (3), and what every write sends: BEGIN, the lock, whether the store is empty, the
         // latest batch and the new one, the COPY pages, COMMIT. One look-up per row would be 10,000.
         #expect(sent <= 3 + 12, "\(sent) statements for 10,000 rows")
-    }
-}
-
-/// A small seeded generator (SplitMix64): the same shuffled order in every run.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

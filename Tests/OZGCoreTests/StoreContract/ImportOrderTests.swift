@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import OZGCore
 
@@ -45,7 +46,7 @@ struct ImportOrderTests {
         case .sorted: return rows
         case .reversed: return rows.reversed()
         case .shuffled:
-            var generator = SplitMix64(seed: 20_261_130)
+            var generator = SeededGenerator(seed: 20_261_130)
             return rows.shuffled(using: &generator)
         }
     }
@@ -179,20 +180,5 @@ struct ImportOrderTests {
                 #expect(try writer.current(key, asOf: nil)?.values == expected, "\(key)")
             }
         }
-    }
-}
-
-/// A small seeded generator (SplitMix64), so that a shuffled order is the same in every run.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
