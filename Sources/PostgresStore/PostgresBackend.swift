@@ -263,7 +263,14 @@ public class PostgresReader: BackendReader {
     /// Called before every read of versions: a writer sends what it collected first.
     func prepare(for key: RecordKey?) throws {}
 
-    /// Called before the newest versions of `keys` (packed: ``PostgresWriter/packed(_:)``) are read at once: a writer
+    /// A record key as one integer: the packed region key, then the OZG-ID's 17 bits (the writer's keys of
+    /// versions on their way, the prefetched versions).
+    static func packed(_ key: RecordKey) -> Int { packed(region: PackedRegionKey(key.region).rawValue, service: key.service.value) }
+    static func packed(region: Int, service: Int) -> Int { region << 17 | service }
+    /// The OZG-ID's bits of a packed key (an OZG-ID has five digits: below 2¹⁷).
+    static let serviceMask = (1 << 17) - 1
+
+    /// Called before the newest versions of `keys` (packed: ``packed(_:)``) are read at once: a writer
     /// sends what it collected of them first.
     func prepare(keys: [Int]) throws {}
 
@@ -301,7 +308,7 @@ public class PostgresReader: BackendReader {
     private var lastLookup: RecordKey?
 
     /// The newest versions of the keys named by the last ``prefetch(_:maxBatch:)``, up to a batch bound, by packed
-    /// key (``PostgresWriter/packed(_:)``); `nil` for a key without a version.
+    /// key (``packed(_:)``); `nil` for a key without a version.
     struct Prefetched {
         var maxBatch: Int
         var versions: [Int: StoredVersion?]
@@ -320,7 +327,7 @@ public class PostgresReader: BackendReader {
         // One key is one seek either way.
         guard keys.count > 1 else { return }
         var packer = RegionPacker()
-        var packed = keys.map { key in PostgresWriter.packed(region: packer.packed(key.region), service: key.service.value) }
+        var packed = keys.map { key in Self.packed(region: packer.packed(key.region).rawValue, service: key.service.value) }
         packed.sort()
         try prepare(keys: packed)
         var loaded = Prefetched(maxBatch: maxBatch, versions: Dictionary(minimumCapacity: packed.count))
@@ -330,7 +337,7 @@ public class PostgresReader: BackendReader {
         services.reserveCapacity(packed.count)
         for (index, key) in packed.enumerated() where index == 0 || packed[index - 1] != key {
             regions.append(Int64(key >> 17))
-            services.append(Int32(truncatingIfNeeded: key & PostgresWriter.serviceMask))
+            services.append(Int32(truncatingIfNeeded: key & Self.serviceMask))
             // Known to have no version unless the query finds one.
             loaded.versions[key] = .some(nil)
         }
@@ -360,7 +367,7 @@ public class PostgresReader: BackendReader {
         // Only the named keys are kept: ``prepare(keys:)`` made sure the table holds their versions, not those of the
         // other keys of a region fetched whole (a writer may have some of them on their way).
         for version in versions {
-            if let named = loaded.versions.index(forKey: PostgresWriter.packed(version.key)) {
+            if let named = loaded.versions.index(forKey: Self.packed(version.key)) {
                 loaded.versions.values[named] = version
             }
         }
@@ -375,7 +382,7 @@ public class PostgresReader: BackendReader {
     static let wholeRegionKeys = 256
 
     public func latestVersion(of key: RecordKey, maxBatch: Int) throws -> StoredVersion? {
-        if let prefetched, prefetched.maxBatch == maxBatch, let known = prefetched.versions[PostgresWriter.packed(key)] {
+        if let prefetched, prefetched.maxBatch == maxBatch, let known = prefetched.versions[Self.packed(key)] {
             return known
         }
         if let block, block.region == key.region, block.maxBatch == maxBatch {

@@ -62,11 +62,6 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
     /// 3.5 s, the sort in memory 2.3 s (on this machine, under load).
     static func indexBuildMemory(rows: Int) -> Int { min(max(rows / 1024 * 100, 64 << 10), 1 << 20) }
 
-    static func packed(_ key: RecordKey) -> Int { packed(region: PackedRegionKey(key.region).rawValue, service: key.service.value) }
-    static func packed(region: Int, service: Int) -> Int { region << 17 | service }
-    /// The OZG-ID's bits of a packed key (an OZG-ID has five digits: below 2¹⁷).
-    static let serviceMask = (1 << 17) - 1
-
     override func prepare(for key: RecordKey?) throws {
         try noteRead()
         if pendingCount == 0 && inFlightCount == 0 { return }
@@ -164,15 +159,16 @@ public final class PostgresWriter: PostgresReader, BackendWriter {
         versions.withUnsafeBufferPointer { versions in
             for index in versions.indices {
                 let key = versions[index].key
-                let region = packer.packed(key.region)
+                let region = packer.packed(key.region).rawValue
+                let packedKey = Self.packed(region: region, service: key.service.value)
                 CopyRows.appendRow(versions[index], region: region, to: &page)
-                pendingKeys.append(Self.packed(region: region, service: key.service.value))
+                pendingKeys.append(packedKey)
                 // The cached region sees its own writes.
                 if let cachedRegion, cachedRegion == key.region, versions[index].batch <= cachedBound {
                     block?.versions[key.service.value] = versions[index]
                 }
                 if let prefetchedBound, versions[index].batch <= prefetchedBound,
-                    let known = prefetchedVersions.index(forKey: Self.packed(region: region, service: key.service.value))
+                    let known = prefetchedVersions.index(forKey: packedKey)
                 {
                     prefetchedVersions.values[known] = versions[index]
                 }
@@ -360,7 +356,7 @@ final class CopyEncoder: BulkRowEncoder {
     }
 
     func append(_ key: RecordKey, _ values: borrowing RecordValues) -> (page: any EncodedRows, rows: Int)? {
-        let region = packer.packed(key.region)
+        let region = packer.packed(key.region).rawValue
         CopyRows.appendRow(key: key, values: values, batch: batch, region: region, to: &page)
         rows += 1
         return page.readableBytes >= PostgresWriter.pageBytes ? take() : nil
@@ -495,18 +491,5 @@ enum CopyRows {
             if let source = bytes.baseAddress { (base + count).copyMemory(from: source, byteCount: bytes.count) }
             count += bytes.count
         }
-    }
-}
-
-/// Packs region keys for `record_version.region`, once per run of one region: versions come region by region, and
-/// packing each row's region was 2 % of a national import's client samples (`perf record`, 5,988,307 rows).
-struct RegionPacker {
-    private var last: (key: RegionKey, packed: Int)?
-
-    mutating func packed(_ region: RegionKey) -> Int {
-        if let last, last.key == region { return last.packed }
-        let packed = PackedRegionKey(region).rawValue
-        last = (region, packed)
-        return packed
     }
 }

@@ -114,3 +114,18 @@ public struct PackedRegionKey: Hashable, Comparable, Sendable, CustomStringConve
 
     public static func < (lhs: PackedRegionKey, rhs: PackedRegionKey) -> Bool { lhs.rawValue < rhs.rawValue }
 }
+
+/// Packs region keys once per run of one region: rows and versions come region by region, and packing each row's
+/// region was 2 % of a national import's client samples (`perf record`, 5,988,307 rows).
+package struct RegionPacker {
+    private var last: (key: RegionKey, packed: PackedRegionKey)?
+
+    package init() {}
+
+    package mutating func packed(_ region: RegionKey) -> PackedRegionKey {
+        if let last, last.key == region { return last.packed }
+        let packed = PackedRegionKey(region)
+        last = (region, packed)
+        return packed
+    }
+}

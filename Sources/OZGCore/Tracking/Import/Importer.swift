@@ -252,8 +252,8 @@ final class ReadingStage: @unchecked Sendable {
         private let empty: Bool
         private let channel: PlannedChannel
         private let pool: ChunkPool
-        /// The region of the row before, packed (rows come region by region: no packing per row).
-        private var lastRegion: (key: RegionKey, packed: PackedRegionKey)?
+        /// Packs the rows' regions (they come region by region: no packing per row).
+        private var regions = RegionPacker()
         /// Opens the batch and the encoder at the first row to write (`nil` once used, or when rows go as values).
         private var openEncoder: (() throws -> any BulkRowEncoder)?
         private var encoder: (any BulkRowEncoder)?
@@ -289,13 +289,7 @@ final class ReadingStage: @unchecked Sendable {
         }
 
         mutating func row(_ key: consuming RecordKey, _ update: consuming RecordUpdate, file: String, line: Int) throws {
-            let region: PackedRegionKey
-            if let lastRegion, lastRegion.key == key.region {
-                region = lastRegion.packed
-            } else {
-                region = PackedRegionKey(key.region)
-                lastRegion = (key.region, region)
-            }
+            let region = regions.packed(key.region)
             if let first = duplicates.insert(packed: DuplicateDetector.pack(region: region, service: key.service), file: file, line: line) {
                 let place = first.file == file ? "line \(first.line)" : "\(first.file):\(first.line)"
                 failed(
